@@ -1,0 +1,2 @@
+namespace Porter.CacheShard;
+internal static class Placeholder { }

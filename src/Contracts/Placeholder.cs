@@ -1,0 +1,2 @@
+namespace Porter.Contracts;
+internal static class Placeholder { }

@@ -1,0 +1,2 @@
+namespace Porter.Workers;
+internal static class Placeholder { }
