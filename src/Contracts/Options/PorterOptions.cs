@@ -1,0 +1,43 @@
+namespace Porter.Contracts.Options;
+
+/// <summary>Node-wide settings, bound from the config file, PORTER__ variables and command-line flags.</summary>
+public sealed class PorterOptions
+{
+    public const string Section = "Porter";
+
+    /// <summary>Public HTTP port of the gateway.</summary>
+    public int Port { get; set; } = 3000;
+
+    /// <summary>Address the gateway binds to.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>Default environment for apps that do not set one.</summary>
+    public string Environment { get; set; } = "production";
+
+    /// <summary>Where the node keeps its journal and PID records; default APP_DIR/tmp/porter.</summary>
+    public string? DataDir { get; set; }
+
+    /// <summary>Peers whose X-Forwarded-* headers are trusted (IP addresses).</summary>
+    public List<string> TrustedProxies { get; set; } = new();
+
+    /// <summary>Processes per node across all apps.</summary>
+    public int MaxPoolSize { get; set; } = 6;
+
+    /// <summary>Seconds a request may wait for a process before 503 when none is ready.</summary>
+    public double RequestWaitTimeout { get; set; } = 60;
+
+    /// <summary>Seconds a stopping node waits for in-flight requests and for app processes to exit on SIGTERM.</summary>
+    public double ShutdownGrace { get; set; } = 10;
+
+    /// <summary>Largest request body accepted, in bytes (413 above it); 0 means unlimited.</summary>
+    public long MaxRequestBodySize { get; set; } = 1L << 30;
+
+    /// <summary>The applications this node serves.</summary>
+    public List<AppOptions> Apps { get; set; } = new();
+
+    /// <summary>Defaults every app inherits unless it sets its own.</summary>
+    public AppOptions AppDefaults { get; set; } = new();
+
+    public bool IsDevelopment(AppOptions app) =>
+        string.Equals(app.Environment ?? Environment, "development", StringComparison.OrdinalIgnoreCase);
+}

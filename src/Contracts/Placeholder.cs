@@ -1,2 +1,0 @@
-namespace Porter.Contracts;
-internal static class Placeholder { }
