@@ -1,1 +1,1 @@
-System.Console.WriteLine("porter");
+return await Porter.Gateway.Cli.PorterCli.RunAsync(args);

@@ -1,3 +1,5 @@
+using Porter.Contracts.Ids;
+
 namespace Porter.Contracts.Options;
 
 /// <summary>One application: where it lives, how it starts and how its pool behaves.</summary>
@@ -30,6 +32,12 @@ public sealed class AppOptions
 
     /// <summary>Concurrent requests per process; 0 means unlimited. Null: 1 for python, else unlimited.</summary>
     public int? Concurrency { get; set; }
+
+    /// <summary>Requests that may wait for a free process; more get 503 "queue full". 0 means unbounded.</summary>
+    public int MaxRequestQueueSize { get; set; } = 100;
+
+    /// <summary>Seconds a request may wait in the queue before 504; 0 turns the limit off.</summary>
+    public double MaxRequestQueueTime { get; set; }
 
     /// <summary>Cookie whose value joins the turbocache key (the seed's --vary-turbocache-by-cookie).</summary>
     public string? VaryTurbocacheByCookie { get; set; }

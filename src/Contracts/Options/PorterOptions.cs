@@ -35,8 +35,8 @@ public sealed class PorterOptions
     /// <summary>The applications this node serves.</summary>
     public List<AppOptions> Apps { get; set; } = new();
 
-    /// <summary>Defaults every app inherits unless it sets its own.</summary>
-    public AppOptions AppDefaults { get; set; } = new();
+    /// <summary>The single app served when no <see cref="Apps"/> list is given (APP_DIR on the command line).</summary>
+    public AppOptions? App { get; set; }
 
     public bool IsDevelopment(AppOptions app) =>
         string.Equals(app.Environment ?? Environment, "development", StringComparison.OrdinalIgnoreCase);

@@ -1,0 +1,127 @@
+using System.Globalization;
+
+namespace Porter.Gateway.Cli;
+
+/// <summary>
+/// The flags of <c>porter start</c>, named as <c>passenger start</c> names them. Each flag maps to one
+/// configuration key, so flags, the JSON config file and PORTER__ environment variables bind the same options.
+/// </summary>
+public sealed class StartCommandLine
+{
+    private enum Scope { Node, App, Both }
+
+    private sealed record Flag(string Name, string Key, Scope Scope, bool IsSwitch = false, bool IsList = false, string Help = "");
+
+    private static readonly Flag[] Flags =
+    [
+        new("--port", "Port", Scope.Node, Help: "public HTTP port (default 3000)"),
+        new("--address", "Address", Scope.Node, Help: "address to bind (default 127.0.0.1)"),
+        new("--environment", "Environment", Scope.Both, Help: "production (default), development, staging..."),
+        new("--data-dir", "DataDir", Scope.Node, Help: "journal and PID records (default APP_DIR/tmp/porter)"),
+        new("--trusted-proxies", "TrustedProxies", Scope.Node, IsList: true, Help: "comma-separated peers whose X-Forwarded-* are kept"),
+        new("--max-pool-size", "MaxPoolSize", Scope.Node, Help: "most app processes on this node (default 6)"),
+        new("--max-request-body-size", "MaxRequestBodySize", Scope.Node, Help: "bytes; larger bodies get 413 (0 = unlimited)"),
+        new("--request-wait-timeout", "RequestWaitTimeout", Scope.Node, Help: "seconds a request waits while no process is up (default 60)"),
+        new("--shutdown-grace", "ShutdownGrace", Scope.Node, Help: "seconds to drain requests and let apps exit (default 10)"),
+        new("--app-name", "Name", Scope.App, Help: "app name (default: the app folder's name)"),
+        new("--app-type", "AppType", Scope.App, Help: "node | python | dotnet | command (default: detected)"),
+        new("--app-start-command", "AppStartCommand", Scope.App, Help: "command that starts the app; it listens on $PORT"),
+        new("--startup-file", "StartupFile", Scope.App, Help: "entry file (app.js, passenger_wsgi.py)"),
+        new("--min-instances", "MinInstances", Scope.App, Help: "processes kept running (default 1)"),
+        new("--start-timeout", "StartTimeout", Scope.App, Help: "seconds a process may take to listen (default 90)"),
+        new("--concurrency", "Concurrency", Scope.App, Help: "requests per process, 0 = unlimited"),
+        new("--max-request-queue-size", "MaxRequestQueueSize", Scope.App, Help: "queued requests before 503 (default 100)"),
+        new("--max-request-queue-time", "MaxRequestQueueTime", Scope.App, Help: "seconds queued before 504 (default 0 = off)"),
+        new("--vary-turbocache-by-cookie", "VaryTurbocacheByCookie", Scope.App, Help: "cookie whose value joins the cache key"),
+        new("--disable-turbocaching", "DisableTurbocaching", Scope.App, IsSwitch: true, Help: "turn the response cache off"),
+    ];
+
+    /// <summary>The app folder given as the positional argument, if any.</summary>
+    public string? AppDir { get; private set; }
+
+    /// <summary>The JSON config file given with --config, if any.</summary>
+    public string? ConfigFile { get; private set; }
+
+    /// <summary>Node-level configuration keys set by flags.</summary>
+    public Dictionary<string, string?> NodeValues { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>App-level configuration keys set by flags; they override every app's own settings.</summary>
+    public Dictionary<string, string?> AppValues { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Parses the arguments after <c>start</c>; throws <see cref="UsageException"/> on anything unknown or incomplete.</summary>
+    public static StartCommandLine Parse(IReadOnlyList<string> args)
+    {
+        var result = new StartCommandLine();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string? inlineValue = null;
+            if (arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf('=') is var eq and > 2)
+            {
+                inlineValue = arg[(eq + 1)..];
+                arg = arg[..eq];
+            }
+
+            if (!arg.StartsWith('-'))
+            {
+                if (result.AppDir is not null) throw new UsageException($"unexpected argument '{arg}': only one APP_DIR may be given");
+                result.AppDir = arg;
+                continue;
+            }
+            if (arg == "--config")
+            {
+                result.ConfigFile = inlineValue ?? TakeValue(args, ref i, arg);
+                continue;
+            }
+            var flag = Array.Find(Flags, f => f.Name == arg)
+                ?? throw new UsageException($"unknown option '{arg}' (see 'porter start --help')");
+            string? value;
+            if (flag.IsSwitch)
+                value = inlineValue ?? "true";
+            else
+                value = inlineValue ?? TakeValue(args, ref i, arg);
+            result.Set(flag, value);
+        }
+        return result;
+    }
+
+    private void Set(Flag flag, string value)
+    {
+        if (flag.IsList)
+        {
+            var items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            for (var n = 0; n < items.Length; n++) NodeValues[$"{flag.Key}:{n.ToString(CultureInfo.InvariantCulture)}"] = items[n];
+            return;
+        }
+        if (flag.Scope is Scope.Node or Scope.Both) NodeValues[flag.Key] = value;
+        if (flag.Scope is Scope.App or Scope.Both) AppValues[flag.Key] = value;
+    }
+
+    private static string TakeValue(IReadOnlyList<string> args, ref int i, string name)
+    {
+        if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            throw new UsageException($"option '{name}' needs a value");
+        return args[++i];
+    }
+
+    /// <summary>The text of <c>porter start --help</c>.</summary>
+    public static string Help()
+    {
+        var lines = new List<string>
+        {
+            "Usage: porter start [APP_DIR] [options]",
+            "",
+            "Starts a single Porter node (gateway, cache and worker roles) serving the app in APP_DIR",
+            "(default: the current folder), or the apps listed in --config.",
+            "",
+            "Options:",
+            "  --config FILE                      JSON configuration; flags win over it, PORTER__ variables too",
+        };
+        foreach (var flag in Flags)
+        {
+            var left = flag.IsSwitch ? flag.Name : $"{flag.Name} VALUE";
+            lines.Add($"  {left,-34} {flag.Help}");
+        }
+        return string.Join(Environment.NewLine, lines);
+    }
+}

@@ -1,0 +1,33 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Porter.Gateway.Edge;
+
+/// <summary>
+/// Refuses paths that try to climb out of a folder: a ".." segment however it is spelled (plain, percent-encoded,
+/// with encoded or back slashes). Kestrel already normalises plain dot segments; this catches the encoded forms that
+/// reach the static-file step or the app still encoded.
+/// </summary>
+public sealed class PathGuardMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        var query = raw.IndexOf('?');
+        if (query >= 0) raw = raw[..query];
+        if (HasDotDotSegment(raw) || HasDotDotSegment(context.Request.Path.Value ?? "") || raw.Contains('\0') || raw.Contains("%00", StringComparison.Ordinal))
+            return Workers.Dispatching.ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request path");
+        return next(context);
+    }
+
+    /// <summary>True when any segment, after repeated percent-decoding and treating '\' as '/', is "..".</summary>
+    public static bool HasDotDotSegment(string path)
+    {
+        var decoded = path;
+        // Decode until stable (bounded) so double-encoding such as %252e%252e is caught too.
+        for (var i = 0; i < 3 && decoded.Contains('%'); i++) decoded = Uri.UnescapeDataString(decoded);
+        foreach (var segment in decoded.Replace('\\', '/').Split('/'))
+            if (segment.Trim() == "..") return true;
+        return false;
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Porter.Contracts.Options;
+using Porter.Gateway.Cli;
+using Porter.Workers.Spawning;
+
+namespace Porter.Gateway.Hosting;
+
+/// <summary>
+/// Builds the node's options in layers: defaults, then the JSON config file, then PORTER__ environment
+/// variables, then command-line flags. Anything invalid becomes a one-line <see cref="UsageException"/>.
+/// </summary>
+public static class PorterOptionsLoader
+{
+    public const string EnvironmentPrefix = "PORTER__";
+
+    public static PorterOptions Load(StartCommandLine commandLine)
+    {
+        var builder = new ConfigurationBuilder();
+        string? configDir = null;
+        if (commandLine.ConfigFile is { } file)
+        {
+            var path = Path.GetFullPath(file);
+            if (!File.Exists(path)) throw new UsageException($"config file '{file}' does not exist");
+            configDir = Path.GetDirectoryName(path);
+            builder.AddJsonFile(path, optional: false, reloadOnChange: false);
+        }
+        builder.AddEnvironmentVariables(EnvironmentPrefix);
+        builder.AddInMemoryCollection(commandLine.NodeValues);
+
+        IConfigurationRoot config;
+        try
+        {
+            config = builder.Build();
+        }
+        catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            throw new UsageException($"config file '{commandLine.ConfigFile}' is not valid JSON: {FirstLine(e)}");
+        }
+
+        var options = Bind<PorterOptions>(config, new PorterOptions(), "configuration");
+        var baseDir = configDir ?? Directory.GetCurrentDirectory();
+        if (commandLine.AppDir is not null || options.Apps.Count == 0)
+        {
+            var app = options.App ?? new AppOptions();
+            app.Root = commandLine.AppDir ?? (string.IsNullOrEmpty(app.Root) ? "." : app.Root);
+            // One app from the command line answers every host.
+            app.Hosts.Clear();
+            options.Apps = [app];
+            baseDir = Directory.GetCurrentDirectory();
+        }
+        options.App = null;
+
+        var overrides = new ConfigurationBuilder().AddInMemoryCollection(commandLine.AppValues).Build();
+        foreach (var app in options.Apps)
+        {
+            Bind(overrides, app, "command line");
+            app.Root = Path.GetFullPath(Path.Combine(baseDir, app.Root));
+        }
+        Validate(options, baseDir);
+        return options;
+    }
+
+    private static T Bind<T>(IConfiguration config, T target, string source)
+    {
+        try
+        {
+            config.Bind(target, o => o.ErrorOnUnknownConfiguration = true);
+            return target;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new UsageException($"invalid {source}: {FirstLine(e)}");
+        }
+    }
+
+    private static void Validate(PorterOptions options, string baseDir)
+    {
+        Require(options.Port is >= 0 and <= 65535, $"--port must be between 1 and 65535, not {options.Port}");
+        Require(options.Address is "localhost" or "*" || IPAddress.TryParse(options.Address, out _),
+            $"--address '{options.Address}' is not an IP address");
+        Require(options.MaxPoolSize >= 1, $"--max-pool-size must be at least 1, not {options.MaxPoolSize}");
+        Require(options.RequestWaitTimeout > 0, "--request-wait-timeout must be positive");
+        Require(options.ShutdownGrace >= 0, "--shutdown-grace must not be negative");
+        Require(options.MaxRequestBodySize >= 0, "--max-request-body-size must not be negative");
+        foreach (var proxy in options.TrustedProxies)
+            Require(IPAddress.TryParse(proxy, out _), $"--trusted-proxies entry '{proxy}' is not an IP address");
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var hosts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        string? catchAll = null;
+        foreach (var app in options.Apps)
+        {
+            Require(Directory.Exists(app.Root), $"app directory '{app.Root}' does not exist");
+            if (string.IsNullOrWhiteSpace(app.Name)) app.Name = Path.GetFileName(app.Root.TrimEnd('/'));
+            Require(names.Add(app.Name), $"two apps are named '{app.Name}'");
+            Require(app.MinInstances >= 0, $"{app.Name}: --min-instances must not be negative");
+            Require(app.MinInstances <= options.MaxPoolSize,
+                $"{app.Name}: --min-instances ({app.MinInstances}) is larger than --max-pool-size ({options.MaxPoolSize})");
+            Require(app.StartTimeout > 0, $"{app.Name}: --start-timeout must be positive");
+            Require(app.Concurrency is null or >= 0, $"{app.Name}: --concurrency must not be negative");
+            Require(app.MaxRequestQueueSize >= 0, $"{app.Name}: --max-request-queue-size must not be negative");
+            Require(app.MaxRequestQueueTime >= 0, $"{app.Name}: --max-request-queue-time must not be negative");
+            try
+            {
+                AppTypeDetector.Detect(app);
+            }
+            catch (AppTypeDetector.UndetectableAppException e)
+            {
+                throw new UsageException(e.Message);
+            }
+            app.Hosts = app.Hosts.Select(h => h.Trim().ToLowerInvariant()).ToList();
+            if (app.Hosts.Count == 0)
+            {
+                Require(catchAll is null, $"apps '{catchAll}' and '{app.Name}' both answer every host: give them 'Hosts'");
+                catchAll = app.Name;
+            }
+            foreach (var host in app.Hosts)
+                Require(hosts.TryAdd(host, app.Name), $"host '{host}' is claimed by apps '{hosts.GetValueOrDefault(host)}' and '{app.Name}'");
+        }
+        options.DataDir = Path.GetFullPath(options.DataDir is { } dir
+            ? Path.Combine(baseDir, dir)
+            : Path.Combine(options.Apps.Count == 1 ? options.Apps[0].Root : baseDir, "tmp", "porter"));
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition) throw new UsageException(message);
+    }
+
+    private static string FirstLine(Exception e) => (e.InnerException?.Message ?? e.Message).Split('\n')[0].Trim();
+}

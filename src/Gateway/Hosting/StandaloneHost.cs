@@ -1,0 +1,107 @@
+using System.Net;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Data.Sqlite;
+using Porter.Contracts.Options;
+using Porter.Gateway.Edge;
+using Porter.Workers.Dispatching;
+using Porter.Workers.Pool;
+
+namespace Porter.Gateway.Hosting;
+
+/// <summary>
+/// The composition root of <c>porter start</c>: one process holding the gateway, cache and worker roles in a
+/// cluster of one, with the dispatcher called in process (no network hop between gateway and worker).
+/// </summary>
+public static class StandaloneHost
+{
+    public static readonly string[] Roles = ["gateway", "cache", "worker"];
+
+    public static WebApplication Build(PorterOptions options)
+    {
+        Directory.CreateDirectory(options.DataDir!);
+        var journal = PrepareJournal(options.DataDir!);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = options.DataDir,
+            EnvironmentName = "Production",
+        });
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders().AddSimpleConsole(c =>
+        {
+            c.SingleLine = true;
+            c.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The dispatcher logs forwarding failures itself, in one line with app and PID.
+        builder.Logging.AddFilter("Yarp", LogLevel.Error);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize == 0 ? null : options.MaxRequestBodySize;
+            kestrel.Listen(ListenAddress(options.Address), options.Port);
+        });
+        // Kestrel drains in-flight requests, then app processes get SIGTERM and their grace period.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownGrace * 2 + 5));
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddWorkerPool();
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton<AppDispatcher>();
+        builder.Services.AddSingleton<AppResolver>();
+
+        builder.Services.AddAkka("porter", (akka, services) => akka
+            .ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            })
+            .WithRemoting("127.0.0.1", 0)
+            .WithClustering(new ClusterOptions { Roles = Roles })
+            .WithSqlPersistence(connectionString: journal, providerName: LinqToDB.ProviderName.SQLiteMS, autoInitialize: true)
+            .AddStartup((system, _) =>
+            {
+                // A cluster of one: the node joins itself (the remoting port is chosen by the OS).
+                var cluster = Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+                return Task.CompletedTask;
+            })
+            .AddPoolManager());
+
+        var app = builder.Build();
+        app.UseMiddleware<PathGuardMiddleware>();
+        app.UseMiddleware<AppResolutionMiddleware>();
+        app.UseMiddleware<AppStaticFilesMiddleware>();
+        app.UseMiddleware<ForwardedHeadersMiddleware>();
+        var dispatcher = app.Services.GetRequiredService<AppDispatcher>();
+        app.Run(context => dispatcher.DispatchAsync(context, context.Features.Get<ResolvedApp>()!.App));
+        return app;
+    }
+
+    internal static IPAddress ListenAddress(string address) => address switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" => IPAddress.Any,
+        _ => IPAddress.Parse(address),
+    };
+
+    /// <summary>The SQLite journal file, switched to WAL once so concurrent persisting actors do not serialise on it.</summary>
+    private static string PrepareJournal(string dataDir)
+    {
+        var connectionString = $"Data Source={Path.Combine(dataDir, "porter.db")}";
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode=WAL;";
+        pragma.ExecuteNonQuery();
+        return connectionString;
+    }
+}

@@ -1,0 +1,134 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Porter.Contracts.Options;
+using Porter.Workers.Pool;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Porter.Workers.Dispatching;
+
+/// <summary>
+/// The worker's data plane: takes a request for an app, picks a process from the app's pool (least busy, or queue),
+/// and forwards the request to it over pooled HTTP/1.1 keep-alive connections with YARP's forwarder.
+/// </summary>
+public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, PorterOptions options, ILogger<AppDispatcher> logger)
+{
+    /// <summary>How long the Retry-After header tells clients to wait after a 503.</summary>
+    public const int RetryAfterSeconds = 5;
+
+    // One invoker for every app process: connections to each process's port are pooled and kept alive.
+    private static readonly HttpMessageInvoker Client = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        EnableMultipleHttp2Connections = false,
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(50),
+        ActivityHeadersPropagator = null,
+    });
+
+    private static readonly ForwarderRequestConfig RequestConfig = new()
+    {
+        ActivityTimeout = TimeSpan.FromMinutes(10),
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+    };
+
+    /// <summary>Forwards the request to one of the app's processes and streams the answer back.</summary>
+    public async Task DispatchAsync(HttpContext context, AppOptions app)
+    {
+        if (pools.Find(app.AppName) is not { } pool)
+        {
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                "This application is not served here", RetryAfterSeconds);
+            return;
+        }
+
+        ProcessEndpoint? failedEndpoint = null;
+        for (var attempt = 0; ; attempt++)
+        {
+            AcquireResult acquired;
+            try
+            {
+                acquired = await pool.AcquireAsync(failedEndpoint, context.RequestAborted);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+            if (acquired.Endpoint is not { } endpoint)
+            {
+                await WriteNoProcessAsync(context, app, acquired);
+                return;
+            }
+
+            ForwarderError error;
+            try
+            {
+                error = await forwarder.SendAsync(context, endpoint.BaseUri, Client, RequestConfig, AppRequestTransformer.Instance);
+            }
+            finally
+            {
+                pool.Release(endpoint);
+            }
+            if (error == ForwarderError.None) return;
+
+            var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            if (attempt == 0 && IsRetryable(context, error))
+            {
+                logger.LogWarning("{App} process {Pid} failed before answering ({Error}: {Message}); retrying on another process",
+                    app.Name, endpoint.Pid.Value, error, exception?.Message);
+                ResetForRetry(context);
+                failedEndpoint = endpoint;
+                continue;
+            }
+            if (!context.RequestAborted.IsCancellationRequested)
+                logger.LogWarning("{App} process {Pid}: forwarding failed with {Error}: {Message}",
+                    app.Name, endpoint.Pid.Value, error, exception?.Message);
+            if (!context.Response.HasStarted && error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
+            {
+                var timedOut = error == ForwarderError.RequestTimedOut;
+                await ErrorResponses.WriteAsync(context, timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+                    timedOut ? "The application did not answer in time" : "The application process failed to answer");
+            }
+            return;
+        }
+    }
+
+    /// <summary>
+    /// Only a request that never reached the app and is safe to send twice is retried: idempotent methods whose
+    /// body (if any) was not read yet.
+    /// </summary>
+    private static bool IsRetryable(HttpContext context, ForwarderError error)
+    {
+        if (error != ForwarderError.Request || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+            return false;
+        var method = context.Request.Method;
+        var idempotent = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method)
+            || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method);
+        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
+        return idempotent && !hasBody;
+    }
+
+    private static void ResetForRetry(HttpContext context)
+    {
+        context.Features.Set<IForwarderErrorFeature?>(null);
+        context.Response.Clear();
+        context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    private Task WriteNoProcessAsync(HttpContext context, AppOptions app, AcquireResult result) => result.Failure switch
+    {
+        AcquireFailure.QueueFull => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+            "Request queue full", RetryAfterSeconds),
+        AcquireFailure.QueueTimeout => ErrorResponses.WriteAsync(context, StatusCodes.Status504GatewayTimeout,
+            "The request waited too long in the queue"),
+        _ => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+            "The application is not available right now", RetryAfterSeconds,
+            // The cause and stderr can hold secrets: only development shows them.
+            options.IsDevelopment(app) && result.Cause is { } cause ? [cause.Reason, "", .. cause.StderrTail] : null),
+    };
+}

@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Http;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Porter.Workers.Dispatching;
+
+/// <summary>
+/// YARP's default header handling (hop-by-hop headers dropped, bodies streamed, upgrades passed through) plus
+/// what an app server owes its apps: the client's Host header, and Porter's private response headers removed.
+/// </summary>
+internal sealed class AppRequestTransformer : HttpTransformer
+{
+    public static readonly AppRequestTransformer Instance = new();
+
+    /// <summary>Response headers an app uses to ask Porter for out-of-band work; clients never see them.</summary>
+    public static readonly string[] OobRequestHeaders = ["X-Porter-Request-OOB-Work", "!~Request-OOB-Work"];
+
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
+        string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        // Apps (multitenant ones especially) need the host the client asked for, not 127.0.0.1:PORT.
+        proxyRequest.Headers.Host = httpContext.Request.Host.Value;
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,
+        CancellationToken cancellationToken)
+    {
+        var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        var headers = httpContext.Response.Headers;
+        foreach (var name in OobRequestHeaders)
+        {
+            if (headers.Remove(name)) httpContext.Features.Set(OobWorkRequested.Instance);
+        }
+        return proceed;
+    }
+}
+
+/// <summary>Present on a request whose app process asked for out-of-band work in its response.</summary>
+public sealed class OobWorkRequested
+{
+    public static readonly OobWorkRequested Instance = new();
+}

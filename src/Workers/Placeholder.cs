@@ -1,2 +1,0 @@
-namespace Porter.Workers;
-internal static class Placeholder { }
