@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Porter.Integration.Tests.Infrastructure;
+
+/// <summary>A real <c>porter start</c> process on a free loopback port, with its output captured and a client for it.</summary>
+public sealed partial class PorterProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private PorterProcess(Process process, int port, string dataDir)
+    {
+        _process = process;
+        Port = port;
+        DataDir = dataDir;
+        Client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{port}/"),
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+    }
+
+    public int Port { get; }
+    public string DataDir { get; }
+    public int Pid => _process.Id;
+    public HttpClient Client { get; }
+
+    /// <summary>Everything the process printed so far (stdout and stderr).</summary>
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts <c>porter start</c> with the given arguments (port and data dir are added) and waits until it serves HTTP.</summary>
+    public static async Task<PorterProcess> StartAsync(IEnumerable<string> args, bool waitForApp = true,
+        IDictionary<string, string>? environment = null)
+    {
+        var port = Repo.FreePort();
+        var dataDir = Repo.TempDir("data");
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Repo.PorterDll);
+        psi.ArgumentList.Add("start");
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add("--port");
+        psi.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add("--data-dir");
+        psi.ArgumentList.Add(dataDir);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+
+        var process = Process.Start(psi)!;
+        var porter = new PorterProcess(process, port, dataDir);
+        process.OutputDataReceived += (_, e) => porter.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => porter.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (waitForApp)
+        {
+            try
+            {
+                await porter.WaitUntilServingAsync();
+            }
+            catch
+            {
+                await porter.DisposeAsync();
+                throw;
+            }
+        }
+        return porter;
+    }
+
+    /// <summary>Waits until an app request gets any answer other than a connection error or 503.</summary>
+    public Task WaitUntilServingAsync(string path = "/", TimeSpan? timeout = null) =>
+        Poll.UntilAsync(async () =>
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"porter exited with {_process.ExitCode}:\n{Output}");
+            using var response = await Client.GetAsync(path);
+            return response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable ? null : (object)response.StatusCode;
+        }, timeout ?? TimeSpan.FromSeconds(60), $"porter on port {Port} to serve {path}");
+
+    /// <summary>PIDs of the app processes porter started, from its PID records.</summary>
+    public IReadOnlyList<int> RecordedAppPids() =>
+        Directory.Exists(Path.Combine(DataDir, "pids"))
+            ? Directory.EnumerateFiles(Path.Combine(DataDir, "pids")).Select(f => int.Parse(Path.GetFileName(f), System.Globalization.CultureInfo.InvariantCulture)).ToList()
+            : [];
+
+    /// <summary>Sends SIGTERM (as Ctrl-C or Kubernetes would) and waits for the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan? timeout = null)
+    {
+        if (!_process.HasExited) Kill(_process.Id, 15);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: the node dies without cleaning up.</summary>
+    public async Task KillHardAsync()
+    {
+        if (!_process.HasExited) Kill(_process.Id, 9);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            try { await StopAsync(TimeSpan.FromSeconds(30)); }
+            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
+        }
+        _process.Dispose();
+    }
+
+    /// <summary>True while the PID exists and is not a zombie.</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..][0];
+            return state is not ('Z' or 'X');
+        }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>Resident set size peak (VmHWM) of a process in bytes.</summary>
+    public static long PeakRss(int pid) => StatusField(pid, "VmHWM:");
+
+    public static long Rss(int pid) => StatusField(pid, "VmRSS:");
+
+    private static long StatusField(int pid, string field)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
+        return long.Parse(line[field.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
+    public static void Kill(int pid, int signal) => SysKill(pid, signal);
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int SysKill(int pid, int signal);
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+}

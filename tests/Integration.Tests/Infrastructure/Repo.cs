@@ -1,0 +1,40 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Porter.Integration.Tests.Infrastructure;
+
+/// <summary>Paths inside the repository and small helpers shared by the integration tests.</summary>
+public static class Repo
+{
+    /// <summary>The repository root (the folder holding Cluster.sln).</summary>
+    public static string Root { get; } = FindRoot();
+
+    public static string Example(string name) => Path.Combine(Root, "examples", name);
+
+    public static string TestApp => Path.Combine(Root, "tests", "apps", "testapp");
+
+    /// <summary>porter.dll as built next to the tests (the Gateway project is referenced).</summary>
+    public static string PorterDll => Path.Combine(AppContext.BaseDirectory, "porter.dll");
+
+    /// <summary>A fresh folder under the system temp dir, for data dirs and throwaway apps.</summary>
+    public static string TempDir(string prefix)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "porter-tests", $"{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Cluster.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Cluster.sln not found above " + AppContext.BaseDirectory);
+    }
+}
