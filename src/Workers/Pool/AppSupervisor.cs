@@ -17,7 +17,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private readonly AppOptions _app;
     private readonly AppPool _pool;
     private readonly Func<SpawnPlan> _plan;
-    private readonly ProcessRegistry _processes;
+    private readonly Func<SpawnPlan, Props> _processProps;
     private readonly ILogger _logger;
     private readonly RestartBackoff _backoff;
     private readonly Dictionary<IActorRef, ProcessEndpoint?> _children = new();
@@ -26,13 +26,15 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public AppSupervisor(AppOptions app, AppPool pool, Func<SpawnPlan> plan, ProcessRegistry processes,
+    /// <param name="plan">Builds the spawn plan; throws when the app type cannot be detected.</param>
+    /// <param name="processProps">Props of the actor owning one process (an <see cref="AppProcess"/>; tests pass a stand-in).</param>
+    public AppSupervisor(AppOptions app, AppPool pool, Func<SpawnPlan> plan, Func<SpawnPlan, Props> processProps,
         ILogger logger, RestartBackoff.Settings backoff)
     {
         _app = app;
         _pool = pool;
         _plan = plan;
-        _processes = processes;
+        _processProps = processProps;
         _logger = logger;
         _backoff = new RestartBackoff(backoff);
 
@@ -54,9 +56,9 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         });
     }
 
-    public static Props Props(AppOptions app, AppPool pool, Func<SpawnPlan> plan, ProcessRegistry processes,
+    public static Props Props(AppOptions app, AppPool pool, Func<SpawnPlan> plan, Func<SpawnPlan, Props> processProps,
         ILogger logger, RestartBackoff.Settings backoff) =>
-        Akka.Actor.Props.Create(() => new AppSupervisor(app, pool, plan, processes, logger, backoff));
+        Akka.Actor.Props.Create(() => new AppSupervisor(app, pool, plan, processProps, logger, backoff));
 
     // A failing process actor is replaced by this supervisor's own logic, never restarted in place.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
@@ -82,7 +84,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
             _pool.MarkFailing(new AppPool.Failure(e.Message, []));
             return;
         }
-        var child = Context.ActorOf(AppProcess.Props(_app, plan, _processes, _logger), $"process-{++_spawnCounter}");
+        var child = Context.ActorOf(_processProps(plan), $"process-{++_spawnCounter}");
         Context.Watch(child);
         _children[child] = null;
     }

@@ -20,7 +20,8 @@ public sealed class PoolManager : ReceiveActor
             var environment = app.Environment ?? options.Environment;
             var pool = pools.Find(app.AppName)!;
             var supervisor = Context.ActorOf(
-                AppSupervisor.Props(app, pool, () => AppTypeDetector.Plan(app, environment, wsgiLoader), processes, logger, backoff),
+                AppSupervisor.Props(app, pool, () => AppTypeDetector.Plan(app, environment, wsgiLoader),
+                    plan => AppProcess.Props(app, plan, processes, logger), logger, backoff),
                 "app-" + Uri.EscapeDataString(app.Name));
             Context.Watch(supervisor);
         }
