@@ -77,7 +77,7 @@ public static class StandaloneHost
             .AddPoolManager());
 
         var app = builder.Build();
-        app.UseMiddleware<PathGuardMiddleware>();
+        app.UseMiddleware<RequestGuardMiddleware>();
         app.UseMiddleware<AppResolutionMiddleware>();
         app.UseMiddleware<AppStaticFilesMiddleware>();
         app.UseMiddleware<ForwardedHeadersMiddleware>();

@@ -88,6 +88,12 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
             if (!context.RequestAborted.IsCancellationRequested)
                 logger.LogWarning("{App} process {Pid}: forwarding failed with {Error}: {Message}",
                     app.Name, endpoint.Pid.Value, error, exception?.Message);
+            if (exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+            {
+                // A chunked body that grew past the limit while streaming.
+                await ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large");
+                return;
+            }
             if (!context.Response.HasStarted && error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
             {
                 var timedOut = error == ForwarderError.RequestTimedOut;

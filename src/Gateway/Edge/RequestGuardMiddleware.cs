@@ -4,11 +4,12 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Porter.Gateway.Edge;
 
 /// <summary>
-/// Refuses paths that try to climb out of a folder: a ".." segment however it is spelled (plain, percent-encoded,
+/// Refuses requests that must not reach static files or apps: a declared body over the size limit (413), and paths
+/// that try to climb out of a folder: a ".." segment however it is spelled (plain, percent-encoded,
 /// with encoded or back slashes). Kestrel already normalises plain dot segments; this catches the encoded forms that
 /// reach the static-file step or the app still encoded.
 /// </summary>
-public sealed class PathGuardMiddleware(RequestDelegate next)
+public sealed class RequestGuardMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -17,6 +18,9 @@ public sealed class PathGuardMiddleware(RequestDelegate next)
         if (query >= 0) raw = raw[..query];
         if (HasDotDotSegment(raw) || HasDotDotSegment(context.Request.Path.Value ?? "") || raw.Contains('\0') || raw.Contains("%00", StringComparison.Ordinal))
             return Workers.Dispatching.ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request path");
+        if (context.Request.ContentLength is { } length
+            && context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit && length > limit)
+            return Workers.Dispatching.ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large");
         return next(context);
     }
 

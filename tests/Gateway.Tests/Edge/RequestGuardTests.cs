@@ -2,7 +2,7 @@ using Porter.Gateway.Edge;
 
 namespace Porter.Gateway.Tests.Edge;
 
-public sealed class PathGuardTests
+public sealed class RequestGuardTests
 {
     [Theory]
     [InlineData("/../etc/passwd")]
@@ -14,7 +14,7 @@ public sealed class PathGuardTests
     [InlineData("/..\\..\\etc\\passwd")]
     [InlineData("/%252e%252e/etc/passwd")]
     [InlineData("/.%2e/secret")]
-    public void Finds_dot_dot_segments_however_spelled(string path) => Assert.True(PathGuardMiddleware.HasDotDotSegment(path));
+    public void Finds_dot_dot_segments_however_spelled(string path) => Assert.True(RequestGuardMiddleware.HasDotDotSegment(path));
 
     [Theory]
     [InlineData("/")]
@@ -23,5 +23,5 @@ public sealed class PathGuardTests
     [InlineData("/...")]
     [InlineData("/files/..hidden")]
     [InlineData("/%2e/x")]
-    public void Leaves_ordinary_paths_alone(string path) => Assert.False(PathGuardMiddleware.HasDotDotSegment(path));
+    public void Leaves_ordinary_paths_alone(string path) => Assert.False(RequestGuardMiddleware.HasDotDotSegment(path));
 }
