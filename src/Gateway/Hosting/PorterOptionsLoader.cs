@@ -70,7 +70,8 @@ public static class PorterOptionsLoader
         }
         catch (InvalidOperationException e)
         {
-            throw new UsageException($"invalid {source}: {FirstLine(e)}");
+            // The binder's own message names the key and the value ("...value 'x' at 'Port' to type...").
+            throw new UsageException($"invalid {source}: {e.Message.Split('\n')[0].Trim()}");
         }
     }
 

@@ -20,6 +20,11 @@ internal sealed class AppRequestTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         // Apps (multitenant ones especially) need the host the client asked for, not 127.0.0.1:PORT.
         proxyRequest.Headers.Host = httpContext.Request.Host.Value;
+        foreach (var name in ConnectionListedHeaders(httpContext.Request.Headers.Connection))
+        {
+            proxyRequest.Headers.Remove(name);
+            proxyRequest.Content?.Headers.Remove(name);
+        }
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,
@@ -27,11 +32,33 @@ internal sealed class AppRequestTransformer : HttpTransformer
     {
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         var headers = httpContext.Response.Headers;
+        if (proxyResponse is not null)
+            foreach (var name in ConnectionListedHeaders(proxyResponse.Headers.Connection)) headers.Remove(name);
         foreach (var name in OobRequestHeaders)
         {
             if (headers.Remove(name)) httpContext.Features.Set(OobWorkRequested.Instance);
         }
         return proceed;
+    }
+
+    /// <summary>
+    /// Headers named in a Connection header are hop-by-hop too (RFC 9110 §7.6.1); YARP drops only the fixed list.
+    /// Upgrade stays: YARP handles upgrades itself and needs it.
+    /// </summary>
+    private static IEnumerable<string> ConnectionListedHeaders(IEnumerable<string?> connectionValues)
+    {
+        foreach (var value in connectionValues)
+        {
+            if (value is null) continue;
+            foreach (var token in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (token.Equals("close", StringComparison.OrdinalIgnoreCase)
+                    || token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
+                    || token.Equals("upgrade", StringComparison.OrdinalIgnoreCase))
+                    continue;
+                yield return token;
+            }
+        }
     }
 }
 

@@ -37,10 +37,10 @@ public sealed partial class PorterProcess : IAsyncDisposable
 
     /// <summary>Starts <c>porter start</c> with the given arguments (port and data dir are added) and waits until it serves HTTP.</summary>
     public static async Task<PorterProcess> StartAsync(IEnumerable<string> args, bool waitForApp = true,
-        IDictionary<string, string>? environment = null)
+        IDictionary<string, string>? environment = null, string? dataDir = null)
     {
         var port = Repo.FreePort();
-        var dataDir = Repo.TempDir("data");
+        dataDir ??= Repo.TempDir("data");
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -62,20 +62,35 @@ public sealed partial class PorterProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => porter.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (waitForApp)
+        try
         {
-            try
-            {
-                await porter.WaitUntilServingAsync();
-            }
-            catch
-            {
-                await porter.DisposeAsync();
-                throw;
-            }
+            if (waitForApp) await porter.WaitUntilServingAsync();
+            else await porter.WaitUntilListeningAsync();
+        }
+        catch
+        {
+            await porter.DisposeAsync();
+            throw;
         }
         return porter;
     }
+
+    /// <summary>Waits until porter accepts TCP connections (its apps may still be starting).</summary>
+    public Task WaitUntilListeningAsync() =>
+        Poll.UntilAsync(async () =>
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"porter exited with {_process.ExitCode}:\n{Output}");
+            using var socket = new System.Net.Sockets.TcpClient();
+            try
+            {
+                await socket.ConnectAsync("127.0.0.1", Port);
+                return "";
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return null;
+            }
+        }, TimeSpan.FromSeconds(60), $"porter to listen on port {Port}");
 
     /// <summary>Waits until an app request gets any answer other than a connection error or 503.</summary>
     public Task WaitUntilServingAsync(string path = "/", TimeSpan? timeout = null) =>

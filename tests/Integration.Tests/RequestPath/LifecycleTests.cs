@@ -65,14 +65,14 @@ public sealed class LifecycleTests
     public async Task Next_start_ends_processes_left_by_a_hard_killed_node()
     {
         var dataDir = Repo.TempDir("orphans");
-        var first = await PorterProcess.StartAsync([Repo.TestApp, "--data-dir", dataDir]);
+        var first = await PorterProcess.StartAsync([Repo.TestApp], dataDir: dataDir);
         await Poll.UntilAsync(() => first.RecordedAppPids().Count == 1, TimeSpan.FromSeconds(30), "a recorded app process");
         var orphan = first.RecordedAppPids().Single();
         await first.KillHardAsync();
         await first.DisposeAsync();
         Assert.True(PorterProcess.IsAlive(orphan), "the app should outlive a SIGKILLed node");
 
-        await using var second = await PorterProcess.StartAsync([Repo.TestApp, "--data-dir", dataDir]);
+        await using var second = await PorterProcess.StartAsync([Repo.TestApp], dataDir: dataDir);
         await Poll.UntilAsync(() => !PorterProcess.IsAlive(orphan), TimeSpan.FromSeconds(30), "the orphan to be ended");
     }
 
