@@ -32,6 +32,15 @@ public sealed class PorterOptions
     /// <summary>Largest request body accepted, in bytes (413 above it); 0 means unlimited.</summary>
     public long MaxRequestBodySize { get; set; } = 1L << 30;
 
+    /// <summary>Address other cluster members reach this node's remoting on.</summary>
+    public string Hostname { get; set; } = "127.0.0.1";
+
+    /// <summary>Akka remoting port; 0 lets the OS choose (fine for a cluster of one).</summary>
+    public int RemotingPort { get; set; }
+
+    /// <summary>Cluster seed nodes (akka.tcp://porter@host:port); empty means this node forms a cluster of its own.</summary>
+    public List<string> SeedNodes { get; set; } = new();
+
     /// <summary>The applications this node serves.</summary>
     public List<AppOptions> Apps { get; set; } = new();
 

@@ -84,6 +84,10 @@ public static class PorterOptionsLoader
         Require(options.RequestWaitTimeout > 0, "--request-wait-timeout must be positive");
         Require(options.ShutdownGrace >= 0, "--shutdown-grace must not be negative");
         Require(options.MaxRequestBodySize >= 0, "--max-request-body-size must not be negative");
+        Require(options.RemotingPort is >= 0 and <= 65535, $"--remoting-port must be between 0 and 65535, not {options.RemotingPort}");
+        foreach (var seed in options.SeedNodes)
+            Require(Uri.TryCreate(seed, UriKind.Absolute, out var seedUri) && seedUri.Scheme == "akka.tcp" && seedUri.UserInfo == StandaloneHost.ActorSystemName,
+                $"--seed-nodes entry '{seed}' is not akka.tcp://{StandaloneHost.ActorSystemName}@host:port");
         foreach (var proxy in options.TrustedProxies)
             Require(IPAddress.TryParse(proxy, out _), $"--trusted-proxies entry '{proxy}' is not an IP address");
 

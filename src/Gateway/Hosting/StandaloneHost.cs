@@ -22,6 +22,9 @@ public static class StandaloneHost
 {
     public static readonly string[] Roles = ["gateway", "cache", "worker"];
 
+    /// <summary>The actor system name every Porter node uses, so nodes can join each other.</summary>
+    public const string ActorSystemName = "porter";
+
     public static WebApplication Build(PorterOptions options)
     {
         Directory.CreateDirectory(options.DataDir!);
@@ -57,21 +60,24 @@ public static class StandaloneHost
         builder.Services.AddSingleton<AppDispatcher>();
         builder.Services.AddSingleton<AppResolver>();
 
-        builder.Services.AddAkka("porter", (akka, services) => akka
+        builder.Services.AddAkka(ActorSystemName, (akka, services) => akka
             .ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
-            .WithRemoting("127.0.0.1", 0)
-            .WithClustering(new ClusterOptions { Roles = Roles })
+            .WithRemoting(options.Hostname, options.RemotingPort)
+            .WithClustering(new ClusterOptions { Roles = Roles, SeedNodes = options.SeedNodes.ToArray() })
             .WithSqlPersistence(connectionString: journal, providerName: LinqToDB.ProviderName.SQLiteMS, autoInitialize: true)
             .AddStartup((system, _) =>
             {
-                // A cluster of one: the node joins itself (the remoting port is chosen by the OS).
-                var cluster = Cluster.Get(system);
-                cluster.Join(cluster.SelfAddress);
+                // Without seeds the node forms a cluster of its own (its remoting port may be chosen by the OS).
+                if (options.SeedNodes.Count == 0)
+                {
+                    var cluster = Cluster.Get(system);
+                    cluster.Join(cluster.SelfAddress);
+                }
                 return Task.CompletedTask;
             })
             .AddPoolManager());
