@@ -1,0 +1,119 @@
+using Akka.Actor;
+using Akka.Serialization;
+using Porter.Contracts.Caching;
+
+namespace Porter.Contracts.Serialization;
+
+/// <summary>
+/// Binary serializer for the turbocache protocol (<see cref="ICacheMessage"/>): bodies travel as raw bytes,
+/// never as JSON or base64. Manifests are two letters.
+/// </summary>
+public sealed class CacheProtocolSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    /// <summary>Porter's serializer ids start above Akka's reserved range.</summary>
+    public const int Id = 201;
+
+    private const string LookupManifest = "cl";
+    private const string LookupResultManifest = "cr";
+    private const string StoreManifest = "cs";
+    private const string FillAbandonedManifest = "cf";
+    private const string InvalidateManifest = "ci";
+    private const string InvalidatedManifest = "cv";
+
+    public override int Identifier => Id;
+
+    public override string Manifest(object o) => o switch
+    {
+        CacheProtocol.Lookup => LookupManifest,
+        CacheProtocol.LookupResult => LookupResultManifest,
+        CacheProtocol.Store => StoreManifest,
+        CacheProtocol.FillAbandoned => FillAbandonedManifest,
+        CacheProtocol.Invalidate => InvalidateManifest,
+        CacheProtocol.Invalidated => InvalidatedManifest,
+        _ => throw new ArgumentException($"{o.GetType()} is not a turbocache message", nameof(o)),
+    };
+
+    public override byte[] ToBinary(object obj) => BinaryFields.Encode(w =>
+    {
+        var message = (ICacheMessage)obj;
+        w.Write(message.Key.Value);
+        switch (obj)
+        {
+            case CacheProtocol.Lookup lookup:
+                w.WriteArray(lookup.RequestHeaders, WriteHeader);
+                w.Write(lookup.Refresh);
+                break;
+            case CacheProtocol.LookupResult result:
+                w.Write((byte)result.Outcome);
+                w.Write(result.Entry is not null);
+                if (result.Entry is not null) WriteEntry(w, result.Entry);
+                break;
+            case CacheProtocol.Store store:
+                WriteEntry(w, store.Entry);
+                break;
+            case CacheProtocol.FillAbandoned abandoned:
+                w.Write(abandoned.PassThrough);
+                break;
+            case CacheProtocol.Invalidate or CacheProtocol.Invalidated:
+                break;
+            default:
+                throw new ArgumentException($"{obj.GetType()} is not a turbocache message", nameof(obj));
+        }
+    });
+
+    public override object FromBinary(byte[] bytes, string manifest) => BinaryFields.Decode<object>(bytes, r =>
+    {
+        var key = new CacheKey(r.ReadString());
+        return manifest switch
+        {
+            LookupManifest => new CacheProtocol.Lookup(key, r.ReadArray(ReadHeader), r.ReadBoolean()),
+            LookupResultManifest => new CacheProtocol.LookupResult(key, (LookupOutcome)r.ReadByte(), r.ReadBoolean() ? ReadEntry(r) : null),
+            StoreManifest => new CacheProtocol.Store(key, ReadEntry(r)),
+            FillAbandonedManifest => new CacheProtocol.FillAbandoned(key, r.ReadBoolean()),
+            InvalidateManifest => new CacheProtocol.Invalidate(key),
+            InvalidatedManifest => new CacheProtocol.Invalidated(key),
+            _ => throw new SerializationException($"unknown turbocache manifest '{manifest}'"),
+        };
+    });
+
+    private static void WriteHeader(BinaryWriter w, HeaderField header)
+    {
+        w.Write(header.Name);
+        w.WriteArray(header.Values, (ww, v) => ww.Write(v));
+    }
+
+    private static HeaderField ReadHeader(BinaryReader r) => new(r.ReadString(), r.ReadArray(rr => rr.ReadString()));
+
+    private static void WriteEntry(BinaryWriter w, CacheEntryData e)
+    {
+        w.Write(e.StatusCode);
+        w.WriteArray(e.Headers, WriteHeader);
+        w.WriteBytes(e.Body);
+        w.WriteArray(e.Variant.HeaderNames, (ww, v) => ww.Write(v));
+        w.WriteArray(e.Variant.HeaderValues, (ww, v) => ww.WriteNullableString(v));
+        w.WriteNullableString(e.Variant.CookieName);
+        w.WriteNullableString(e.Variant.CookieValue);
+        w.WriteTime(e.RequestTime);
+        w.WriteTime(e.ResponseTime);
+        w.WriteTime(e.Date);
+        w.Write(e.AgeValue.Ticks);
+        w.Write(e.FreshnessLifetime.Ticks);
+        w.Write(e.StaleWhileRevalidate.Ticks);
+        w.Write(e.StaleIfError.Ticks);
+        w.Write(e.Flags);
+    }
+
+    private static CacheEntryData ReadEntry(BinaryReader r) => new(
+        r.ReadInt32(),
+        r.ReadArray(ReadHeader),
+        r.ReadBytes(),
+        new VariantData(r.ReadArray(rr => rr.ReadString()), r.ReadArray(rr => rr.ReadNullableString()), r.ReadNullableString(), r.ReadNullableString()),
+        r.ReadTime(),
+        r.ReadTime(),
+        r.ReadTime(),
+        TimeSpan.FromTicks(r.ReadInt64()),
+        TimeSpan.FromTicks(r.ReadInt64()),
+        TimeSpan.FromTicks(r.ReadInt64()),
+        TimeSpan.FromTicks(r.ReadInt64()),
+        r.ReadByte());
+}
