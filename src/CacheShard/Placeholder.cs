@@ -1,2 +1,0 @@
-namespace Porter.CacheShard;
-internal static class Placeholder { }

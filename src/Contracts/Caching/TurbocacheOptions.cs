@@ -1,0 +1,63 @@
+namespace Porter.Contracts.Caching;
+
+/// <summary>Node-wide turbocache settings (section <c>Porter:Turbocache</c>); apps opt out with <c>DisableTurbocaching</c>.</summary>
+public sealed class TurbocacheOptions
+{
+    public const string Section = "Porter:Turbocache";
+
+    /// <summary>Master switch (<c>--disable-turbocaching</c> turns it off).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Largest body stored per entry; larger responses stream through uncached.</summary>
+    public long MaxBodyBytes { get; set; } = 1L << 20;
+
+    /// <summary>Body bytes a cache node holds across all entries before evicting least recently used ones.</summary>
+    public long MaxTotalBytes { get; set; } = 256L << 20;
+
+    /// <summary>Entries (variants) a gateway's near cache holds.</summary>
+    public int NearCacheMaxEntries { get; set; } = 4096;
+
+    /// <summary>Body bytes a gateway's near cache holds.</summary>
+    public long NearCacheMaxBytes { get; set; } = 64L << 20;
+
+    /// <summary>How long an entry may sit in a near cache before it must be fetched again: a bound on missed invalidation broadcasts.</summary>
+    public TimeSpan NearCacheMaxStaleness { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Cap on heuristic freshness (10% of the Last-Modified age), used only for responses marked public.</summary>
+    /// <remarks>24 h: the point past which RFC 7234 required a heuristic hit to carry a warning.</remarks>
+    public TimeSpan HeuristicMaxLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Response header that reports HIT, MISS, STALE or BYPASS; null or empty turns it off.</summary>
+    public string? CacheStatusHeader { get; set; } = "X-Cache";
+
+    /// <summary>How long a request waits for a coalesced fill on the same key before going to the app itself.</summary>
+    public TimeSpan CoalesceWaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a key skips coalescing after its fill turned out to be uncacheable.</summary>
+    public TimeSpan PassThroughTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Problems with the settings, one sentence each; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (MaxBodyBytes <= 0)
+            errors.Add($"Turbocache MaxBodyBytes must be positive (got {MaxBodyBytes}).");
+        if (MaxTotalBytes < MaxBodyBytes)
+            errors.Add($"Turbocache MaxTotalBytes ({MaxTotalBytes}) must be at least MaxBodyBytes ({MaxBodyBytes}).");
+        if (NearCacheMaxEntries < 0)
+            errors.Add($"Turbocache NearCacheMaxEntries must not be negative (got {NearCacheMaxEntries}).");
+        if (NearCacheMaxBytes < 0)
+            errors.Add($"Turbocache NearCacheMaxBytes must not be negative (got {NearCacheMaxBytes}).");
+        if (NearCacheMaxStaleness < TimeSpan.Zero)
+            errors.Add($"Turbocache NearCacheMaxStaleness must not be negative (got {NearCacheMaxStaleness}).");
+        if (HeuristicMaxLifetime < TimeSpan.Zero)
+            errors.Add($"Turbocache HeuristicMaxLifetime must not be negative (got {HeuristicMaxLifetime}).");
+        if (CoalesceWaitTimeout <= TimeSpan.Zero)
+            errors.Add($"Turbocache CoalesceWaitTimeout must be positive (got {CoalesceWaitTimeout}).");
+        if (PassThroughTime < TimeSpan.Zero)
+            errors.Add($"Turbocache PassThroughTime must not be negative (got {PassThroughTime}).");
+        if (!string.IsNullOrEmpty(CacheStatusHeader) && CacheStatusHeader.Any(c => c <= ' ' || c == ':' || c >= 127))
+            errors.Add($"Turbocache CacheStatusHeader '{CacheStatusHeader}' is not a valid header name.");
+        return errors;
+    }
+}

@@ -1,0 +1,41 @@
+using Porter.Contracts.Caching;
+
+namespace Porter.CacheShard.Tests.Policy;
+
+public sealed class TurbocacheOptionsTests
+{
+    [Fact]
+    public void Defaults_are_valid_and_conservative()
+    {
+        var options = new TurbocacheOptions();
+        Assert.Empty(options.Validate());
+        Assert.True(options.Enabled);
+        Assert.Equal(1L << 20, options.MaxBodyBytes);
+        Assert.Equal(256L << 20, options.MaxTotalBytes);
+        Assert.Equal(TimeSpan.FromSeconds(1), options.NearCacheMaxStaleness);
+        Assert.Equal("X-Cache", options.CacheStatusHeader);
+    }
+
+    [Fact]
+    public void Validation_explains_each_problem()
+    {
+        var options = new TurbocacheOptions
+        {
+            MaxBodyBytes = 0,
+            NearCacheMaxStaleness = TimeSpan.FromSeconds(-1),
+            CoalesceWaitTimeout = TimeSpan.Zero,
+            CacheStatusHeader = "X Cache",
+        };
+        var errors = options.Validate();
+        Assert.Equal(4, errors.Count);
+        Assert.Contains(errors, e => e.Contains("MaxBodyBytes", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("CacheStatusHeader", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Status_header_can_be_turned_off()
+    {
+        Assert.Empty(new TurbocacheOptions { CacheStatusHeader = null }.Validate());
+        Assert.Empty(new TurbocacheOptions { CacheStatusHeader = "" }.Validate());
+    }
+}
