@@ -1,5 +1,3 @@
-using Porter.Contracts.Ids;
-
 namespace Porter.Contracts.Options;
 
 /// <summary>One application: where it lives, how it starts and how its pool behaves.</summary>

@@ -72,7 +72,7 @@ public sealed class CacheProtocolSerializer(ExtendedActorSystem system) : Serial
             FillAbandonedManifest => new CacheProtocol.FillAbandoned(key, r.ReadBoolean()),
             InvalidateManifest => new CacheProtocol.Invalidate(key),
             InvalidatedManifest => new CacheProtocol.Invalidated(key),
-            _ => throw new SerializationException($"unknown turbocache manifest '{manifest}'"),
+            _ => throw new System.Runtime.Serialization.SerializationException($"unknown turbocache manifest '{manifest}'"),
         };
     });
 
