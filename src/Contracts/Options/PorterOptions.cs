@@ -1,3 +1,5 @@
+using Porter.Contracts.Caching;
+
 namespace Porter.Contracts.Options;
 
 /// <summary>Node-wide settings, bound from the config file, PORTER__ variables and command-line flags.</summary>
@@ -40,6 +42,9 @@ public sealed class PorterOptions
 
     /// <summary>Cluster seed nodes (akka.tcp://porter@host:port); empty means this node forms a cluster of its own.</summary>
     public List<string> SeedNodes { get; set; } = new();
+
+    /// <summary>Turbocache settings for this node (its gateway's near cache and the cache entities it hosts).</summary>
+    public TurbocacheOptions Turbocache { get; set; } = new();
 
     /// <summary>The applications this node serves.</summary>
     public List<AppOptions> Apps { get; set; } = new();

@@ -88,6 +88,7 @@ public static class PorterOptionsLoader
         foreach (var seed in options.SeedNodes)
             Require(Uri.TryCreate(seed, UriKind.Absolute, out var seedUri) && seedUri.Scheme == "akka.tcp" && seedUri.UserInfo == StandaloneHost.ActorSystemName,
                 $"--seed-nodes entry '{seed}' is not akka.tcp://{StandaloneHost.ActorSystemName}@host:port");
+        if (options.Turbocache.Validate() is [var cacheError, ..]) throw new UsageException(cacheError);
         foreach (var proxy in options.TrustedProxies)
             Require(IPAddress.TryParse(proxy, out _), $"--trusted-proxies entry '{proxy}' is not an IP address");
 

@@ -97,7 +97,9 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
             if (!context.Response.HasStarted && error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
             {
                 var timedOut = error == ForwarderError.RequestTimedOut;
-                await ErrorResponses.WriteAsync(context, timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+                var status = timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
+                if (HandledByHook(context, status)) return;
+                await ErrorResponses.WriteAsync(context, status,
                     timedOut ? "The application did not answer in time" : "The application process failed to answer");
             }
             return;
@@ -126,7 +128,20 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
         context.Response.StatusCode = StatusCodes.Status200OK;
     }
 
-    private Task WriteNoProcessAsync(HttpContext context, AppOptions app, AcquireResult result) => result.Failure switch
+    private static bool HandledByHook(HttpContext context, int status)
+    {
+        if (context.Features.Get<IUpstreamResponseHook>() is not { } hook || !hook.OnNoResponse(context, status)) return false;
+        context.Features.Set<IForwarderErrorFeature?>(null);
+        return true;
+    }
+
+    private Task WriteNoProcessAsync(HttpContext context, AppOptions app, AcquireResult result)
+    {
+        var status = result.Failure == AcquireFailure.QueueTimeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status503ServiceUnavailable;
+        return HandledByHook(context, status) ? Task.CompletedTask : WriteNoProcessPageAsync(context, app, result);
+    }
+
+    private Task WriteNoProcessPageAsync(HttpContext context, AppOptions app, AcquireResult result) => result.Failure switch
     {
         AcquireFailure.QueueFull => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
             "Request queue full", RetryAfterSeconds),

@@ -25,6 +25,7 @@ internal sealed class AppRequestTransformer : HttpTransformer
             proxyRequest.Headers.Remove(name);
             proxyRequest.Content?.Headers.Remove(name);
         }
+        httpContext.Features.Get<IUpstreamResponseHook>()?.OnRequest(httpContext, proxyRequest);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,
@@ -38,6 +39,8 @@ internal sealed class AppRequestTransformer : HttpTransformer
         {
             if (headers.Remove(name)) httpContext.Features.Set(OobWorkRequested.Instance);
         }
+        if (proceed && proxyResponse is not null && httpContext.Features.Get<IUpstreamResponseHook>() is { } hook)
+            return hook.OnResponse(httpContext, proxyResponse);
         return proceed;
     }
 

@@ -26,6 +26,7 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 
 let served = 0;          // requests (and WebSocket upgrades) received, including the current one; OOB calls excluded
 let inflight = 0;        // requests being handled right now (excluding the OOB request itself)
+const failNext = { count: 0, status: 500 }; // set by /fail-next: the next /headers answers fail
 const hits = new Map();  // request URL as received (path + query) -> times it reached the app
 let hitsTotal = 0;
 const leaked = [];       // buffers retained on purpose by /leak
@@ -80,7 +81,8 @@ const routes = {
   // /headers?h=Name:Value&h=Name2:Value2&status=200&body=text&delay=ms
   // The body may use {hit} (hits of this exact URL so far), {pid} and {count}.
   '/headers': (req, res, url, hit) => {
-    const status = intParam(url, 'status', 200);
+    let status = intParam(url, 'status', 200);
+    if (failNext.count > 0) { failNext.count--; status = failNext.status; }
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       sendText(res, 400, 'status must be an integer from 200 to 599\n');
       return;
@@ -109,6 +111,10 @@ const routes = {
         sendText(res, 400, `bad header: ${e.message}\n`);
         return;
       }
+      // A request whose If-None-Match names this response's ETag gets 304, as a real origin would.
+      const etag = res.getHeader('etag');
+      const inm = req.headers['if-none-match'];
+      if (etag && inm && status === 200 && inm.split(',').map(t => t.trim()).includes(String(etag))) status = 304;
       const bodyless = status === 204 || status === 304; // these never carry a body or an implied length
       if (!bodyless && !headers.has('content-length') && !headers.has('transfer-encoding')) res.setHeader('Content-Length', body.length);
       res.writeHead(status);
@@ -122,6 +128,13 @@ const routes = {
   '/hits': (req, res, url) => sendText(res, 200, String(hits.get(url.searchParams.get('path') ?? '') ?? 0)),
 
   '/hits-total': (req, res) => sendText(res, 200, String(hitsTotal)),
+
+  // POST /fail-next?n=N&status=S -> the next N /headers answers use status S (default 500), whatever their query says.
+  '/fail-next': (req, res, url) => {
+    failNext.count = intParam(url, 'n', 1);
+    failNext.status = intParam(url, 'status', 500);
+    sendText(res, 200, 'ok\n');
+  },
 
   '/reset-hits': (req, res) => {
     hits.clear();
@@ -245,7 +258,7 @@ function oobWork(req, res) {
   });
 }
 
-const UNCOUNTED_HITS = new Set(['/hits', '/hits-total', '/reset-hits']);
+const UNCOUNTED_HITS = new Set(['/hits', '/hits-total', '/reset-hits', '/fail-next']);
 
 const server = http.createServer((req, res) => {
   let url;
