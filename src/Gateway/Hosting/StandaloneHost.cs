@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Data.Sqlite;
 using Porter.Contracts.Options;
+using Porter.CacheShard.Sharding;
+using Porter.Gateway.Caching;
 using Porter.Gateway.Edge;
 using Porter.Gateway.Management;
 using Porter.Workers.Dispatching;
@@ -61,6 +63,7 @@ public static class StandaloneHost
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<AppDispatcher>();
         builder.Services.AddSingleton<AppResolver>();
+        builder.Services.AddTurbocache(options.Turbocache);
         builder.Services.AddManagement();
 
         builder.Services.AddAkka(ActorSystemName, (akka, services) => akka
@@ -84,6 +87,7 @@ public static class StandaloneHost
                 return Task.CompletedTask;
             })
             .WithManagementHealthChecks()
+            .WithTurbocache(hostsEntities: true, options.Turbocache)
             .AddPoolManager());
 
         var app = builder.Build();
@@ -93,6 +97,7 @@ public static class StandaloneHost
         app.UseMiddleware<AppResolutionMiddleware>();
         app.UseMiddleware<AppStaticFilesMiddleware>();
         app.UseMiddleware<ForwardedHeadersMiddleware>();
+        app.UseMiddleware<TurbocacheMiddleware>();
         var dispatcher = app.Services.GetRequiredService<AppDispatcher>();
         app.Run(context => dispatcher.DispatchAsync(context, context.Features.Get<ResolvedApp>()!.App));
         return app;
