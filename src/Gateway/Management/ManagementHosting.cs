@@ -66,6 +66,7 @@ public static class ManagementHosting
                 routes.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LivenessTag) });
                 routes.MapHealthChecks("/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
                 routes.MapClusterMembersApi();
+                routes.MapCacheApi();
                 routes.MapPrometheusScrapingEndpoint("/metrics");
             });
             management.Run(context =>

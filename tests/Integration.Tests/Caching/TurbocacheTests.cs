@@ -203,6 +203,20 @@ public sealed class TurbocacheTests(CachingNodeFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Cache_counters_are_readable_on_the_management_port()
+    {
+        var url = CacheUrls.Headers("counters", "v{hit}", null, "Cache-Control:public, max-age=60");
+        await GetAsync(url);
+        await GetAsync(url);
+        await GetAsync(CacheUrls.Headers("counters-private", "p", null, "Cache-Control:private"));
+        using var response = await fixture.Porter.Management.GetAsync("/cache");
+        var app = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("apps").GetProperty("testapp");
+        Assert.True(app.GetProperty("hits").GetInt64() >= 1);
+        Assert.True(app.GetProperty("stores").GetInt64() >= 1);
+        Assert.True(app.GetProperty("refusals").GetProperty("Private").GetInt64() >= 1);
+    }
+
+    [Fact]
     public async Task Oob_headers_never_reach_the_client_nor_the_cache()
     {
         var url = CacheUrls.Headers("oob", "v{hit}", null, "Cache-Control:public, max-age=60", "X-Porter-Request-OOB-Work:true");
