@@ -47,13 +47,24 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
             return;
         }
 
+        try
+        {
+            await CheckRestartFilesAsync(pool, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var stickyRoute = app.StickySessions ? context.Request.Cookies[app.StickySessionsCookieName] : null;
+        var sticky = stickyRoute is null ? null : pool.FindRoute(stickyRoute);
         ProcessEndpoint? failedEndpoint = null;
         for (var attempt = 0; ; attempt++)
         {
             AcquireResult acquired;
             try
             {
-                acquired = await pool.AcquireAsync(failedEndpoint, context.RequestAborted);
+                acquired = await pool.AcquireAsync(failedEndpoint, sticky, context.RequestAborted);
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
@@ -64,6 +75,8 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
                 await WriteNoProcessAsync(context, app, acquired);
                 return;
             }
+            if (app.StickySessions && endpoint.RouteId != stickyRoute)
+                context.Features.Set(new StickySessionCookie(StickySessionCookie.Format(context, app.StickySessionsCookieName, endpoint.RouteId)));
 
             ForwarderError error;
             try
@@ -101,6 +114,30 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
                     timedOut ? "The application did not answer in time" : "The application process failed to answer");
             }
             return;
+        }
+    }
+
+    /// <summary>
+    /// tmp/restart.txt touched: ask for a restart and go on (a rolling restart keeps serving). tmp/always_restart.txt:
+    /// this request waits until the old processes are out of rotation, so a fresh process serves it.
+    /// </summary>
+    private static async Task CheckRestartFilesAsync(AppPool pool, CancellationToken ct)
+    {
+        switch (pool.Restarts?.Check(DateTime.UtcNow))
+        {
+            case RestartTrigger.Outcome.Restart:
+                pool.RequestRestart();
+                break;
+            case RestartTrigger.Outcome.RestartEveryRequest:
+                try
+                {
+                    await pool.RestartAsync(RestartMethod.Blocking, ct);
+                }
+                catch (TimeoutException)
+                {
+                    // The supervisor did not answer in time: serve with whatever is routable rather than fail.
+                }
+                break;
         }
     }
 

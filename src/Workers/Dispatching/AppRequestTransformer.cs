@@ -38,6 +38,8 @@ internal sealed class AppRequestTransformer : HttpTransformer
         {
             if (headers.Remove(name)) httpContext.Features.Set(OobWorkRequested.Instance);
         }
+        // Added after the app's headers are copied, next to any cookies the app sets itself.
+        if (httpContext.Features.Get<StickySessionCookie>() is { } sticky) headers.Append("Set-Cookie", sticky.SetCookie);
         return proceed;
     }
 
