@@ -59,7 +59,7 @@ public sealed class PoolBehaviourTests(PoolFixture fixture) : IClassFixture<Pool
         await Poll.UntilAsync(async () => (await Porter.GetAsync("scale.test", "/pid")).StatusCode == HttpStatusCode.OK ? "" : null,
             TimeSpan.FromSeconds(30), "the scale app");
         // Concurrency 1 and max-instances 3: three concurrent slow requests make the pool start two more processes.
-        var burst = await BurstAsync(Porter, "scale.test", "/slow?ms=3000", 3);
+        var burst = await BurstAsync(Porter, "scale.test", "/slow?ms=4000", 3);
         Assert.All(burst, r => Assert.Equal(HttpStatusCode.OK, r.Status));
         Assert.Equal(3, burst.Select(r => ParsePid(r.Body)).Distinct().Count());
 
