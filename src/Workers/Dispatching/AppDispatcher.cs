@@ -49,7 +49,7 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
 
         try
         {
-            await CheckRestartFilesAsync(pool, context.RequestAborted);
+            await CheckRestartFilesAsync(pool, app, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -118,26 +118,26 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
     }
 
     /// <summary>
-    /// tmp/restart.txt touched: ask for a restart and go on (a rolling restart keeps serving). tmp/always_restart.txt:
-    /// this request waits until the old processes are out of rotation, so a fresh process serves it.
+    /// tmp/restart.txt touched with rolling restarts: ask and go on, the old processes serve until their successors
+    /// are ready. A blocking restart, and tmp/always_restart.txt (always blocking): this request waits until the old
+    /// processes are out of rotation, so a fresh process serves it, as Passenger restarts before routing.
     /// </summary>
-    private static async Task CheckRestartFilesAsync(AppPool pool, CancellationToken ct)
+    private static async Task CheckRestartFilesAsync(AppPool pool, AppOptions app, CancellationToken ct)
     {
-        switch (pool.Restarts?.Check(DateTime.UtcNow))
+        var outcome = pool.Restarts?.Check(DateTime.UtcNow) ?? RestartTrigger.Outcome.None;
+        if (outcome == RestartTrigger.Outcome.None) return;
+        if (outcome == RestartTrigger.Outcome.Restart && app.RestartMethod == RestartMethod.Rolling)
         {
-            case RestartTrigger.Outcome.Restart:
-                pool.RequestRestart();
-                break;
-            case RestartTrigger.Outcome.RestartEveryRequest:
-                try
-                {
-                    await pool.RestartAsync(RestartMethod.Blocking, ct);
-                }
-                catch (TimeoutException)
-                {
-                    // The supervisor did not answer in time: serve with whatever is routable rather than fail.
-                }
-                break;
+            pool.RequestRestart(RestartMethod.Rolling);
+            return;
+        }
+        try
+        {
+            await pool.RestartAsync(RestartMethod.Blocking, ct);
+        }
+        catch (TimeoutException)
+        {
+            // The supervisor did not answer in time: serve with whatever is routable rather than fail.
         }
     }
 
