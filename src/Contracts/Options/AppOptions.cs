@@ -23,7 +23,32 @@ public sealed class AppOptions
     /// <summary>production, development, staging...: passed as NODE_ENV, PORTER_ENV, ASPNETCORE_ENVIRONMENT.</summary>
     public string? Environment { get; set; }
 
+    /// <summary>Processes kept running even when idle or after crashes.</summary>
     public int MinInstances { get; set; } = 1;
+
+    /// <summary>Most processes of this app on one node; 0 means no limit besides the node's max-pool-size.</summary>
+    public int MaxInstances { get; set; }
+
+    /// <summary>Seconds a process above min-instances may stay idle before it is stopped; 0 keeps idle processes.</summary>
+    public double PoolIdleTime { get; set; } = 300;
+
+    /// <summary>A process is replaced after this many requests; 0 turns recycling off.</summary>
+    public int MaxRequests { get; set; }
+
+    /// <summary>A process whose resident memory (with its children) exceeds this many MB is replaced; 0 turns it off.</summary>
+    public int MaxMemory { get; set; }
+
+    /// <summary>Seconds between checks of tmp/restart.txt and tmp/always_restart.txt; 0 checks on every request.</summary>
+    public double StatThrottleRate { get; set; } = 10;
+
+    /// <summary>How a restart replaces the processes: rolling (default) or blocking.</summary>
+    public RestartMethod RestartMethod { get; set; } = RestartMethod.Rolling;
+
+    /// <summary>Routes a client back to the process that served it, by a cookie naming the process.</summary>
+    public bool StickySessions { get; set; }
+
+    /// <summary>Name of the sticky-session cookie.</summary>
+    public string StickySessionsCookieName { get; set; } = "_porter_route";
 
     /// <summary>Seconds a process may take to accept connections before it counts as failed.</summary>
     public double StartTimeout { get; set; } = 90;

@@ -22,8 +22,17 @@ public sealed class PorterOptions
     /// <summary>Peers whose X-Forwarded-* headers are trusted (IP addresses).</summary>
     public List<string> TrustedProxies { get; set; } = new();
 
-    /// <summary>Processes per node across all apps.</summary>
+    /// <summary>Processes per node across all apps; idle processes of other apps make room when one app needs it.</summary>
     public int MaxPoolSize { get; set; } = 6;
+
+    /// <summary>Seconds between RSS checks of app processes for max-memory.</summary>
+    public double MemoryCheckInterval { get; set; } = 5;
+
+    /// <summary>Crashes of one app within <see cref="CrashLoopWindow"/> that mark it failing (503 until a process starts).</summary>
+    public int CrashLoopCrashes { get; set; } = 5;
+
+    /// <summary>Seconds over which crashes are counted for crash-loop detection.</summary>
+    public double CrashLoopWindow { get; set; } = 60;
 
     /// <summary>Seconds a request may wait for a process before 503 when none is ready.</summary>
     public double RequestWaitTimeout { get; set; } = 60;

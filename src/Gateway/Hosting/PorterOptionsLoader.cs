@@ -71,7 +71,8 @@ public static class PorterOptionsLoader
         catch (InvalidOperationException e)
         {
             // The binder's own message names the key and the value ("...value 'x' at 'Port' to type...").
-            throw new UsageException($"invalid {source}: {e.Message.Split('\n')[0].Trim()}");
+            var message = e.Message.Split('\n')[0].Trim();
+            throw new UsageException($"invalid {source}: {message}{EnumChoices(message)}");
         }
     }
 
@@ -94,6 +95,9 @@ public static class PorterOptionsLoader
         Require(IPAddress.TryParse(options.Hostname, out _) || options.Hostname == "localhost",
             $"--hostname '{options.Hostname}' is not an IP address");
         if (options.Turbocache.Validate() is [var cacheError, ..]) throw new UsageException(cacheError);
+        Require(options.MemoryCheckInterval > 0, "--memory-check-interval must be positive");
+        Require(options.CrashLoopCrashes >= 1, $"--crash-loop-crashes must be at least 1, not {options.CrashLoopCrashes}");
+        Require(options.CrashLoopWindow > 0, "--crash-loop-window must be positive");
         foreach (var proxy in options.TrustedProxies)
             Require(IPAddress.TryParse(proxy, out _), $"--trusted-proxies entry '{proxy}' is not an IP address");
 
@@ -108,10 +112,20 @@ public static class PorterOptionsLoader
             Require(app.MinInstances >= 0, $"{app.Name}: --min-instances must not be negative");
             Require(app.MinInstances <= options.MaxPoolSize,
                 $"{app.Name}: --min-instances ({app.MinInstances}) is larger than --max-pool-size ({options.MaxPoolSize})");
+            Require(app.MaxInstances >= 0, $"{app.Name}: --max-instances must not be negative");
+            Require(app.MaxInstances == 0 || app.MinInstances <= app.MaxInstances,
+                $"{app.Name}: --min-instances ({app.MinInstances}) is larger than --max-instances ({app.MaxInstances})");
+            Require(app.PoolIdleTime >= 0, $"{app.Name}: --pool-idle-time must not be negative");
+            Require(app.MaxRequests >= 0, $"{app.Name}: --max-requests must not be negative");
+            Require(app.MaxMemory >= 0, $"{app.Name}: --max-memory must not be negative");
             Require(app.StartTimeout > 0, $"{app.Name}: --start-timeout must be positive");
             Require(app.Concurrency is null or >= 0, $"{app.Name}: --concurrency must not be negative");
             Require(app.MaxRequestQueueSize >= 0, $"{app.Name}: --max-request-queue-size must not be negative");
             Require(app.MaxRequestQueueTime >= 0, $"{app.Name}: --max-request-queue-time must not be negative");
+            Require(app.StatThrottleRate >= 0, $"{app.Name}: --stat-throttle-rate must not be negative");
+            Require(Enum.IsDefined(app.RestartMethod), $"{app.Name}: --restart-method must be rolling or blocking");
+            Require(IsCookieName(app.StickySessionsCookieName),
+                $"{app.Name}: --sticky-sessions-cookie-name '{app.StickySessionsCookieName}' is not a valid cookie name");
             try
             {
                 AppTypeDetector.Detect(app);
@@ -133,6 +147,20 @@ public static class PorterOptionsLoader
             ? Path.Combine(baseDir, dir)
             : Path.Combine(options.Apps.Count == 1 ? options.Apps[0].Root : baseDir, "tmp", "porter"));
     }
+
+    /// <summary>For an enum option, the values it takes, so a typo's error says what would have worked.</summary>
+    private static string EnumChoices(string binderMessage)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(binderMessage, @"to type '([\w.]+)'");
+        var type = match.Success ? typeof(PorterOptions).Assembly.GetType(match.Groups[1].Value) : null;
+        return type is { IsEnum: true }
+            ? $" (expected one of: {string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))})"
+            : "";
+    }
+
+    /// <summary>An RFC 6265 cookie name: visible ASCII without separators.</summary>
+    private static bool IsCookieName(string name) =>
+        name.Length > 0 && name.All(c => c is > ' ' and < (char)127 && !"()<>@,;:\\\"/[]?={}".Contains(c));
 
     private static void Require(bool condition, string message)
     {

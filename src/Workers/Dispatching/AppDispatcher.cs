@@ -47,13 +47,24 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
             return;
         }
 
+        try
+        {
+            await CheckRestartFilesAsync(pool, app, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var stickyRoute = app.StickySessions ? context.Request.Cookies[app.StickySessionsCookieName] : null;
+        var sticky = stickyRoute is null ? null : pool.FindRoute(stickyRoute);
         ProcessEndpoint? failedEndpoint = null;
         for (var attempt = 0; ; attempt++)
         {
             AcquireResult acquired;
             try
             {
-                acquired = await pool.AcquireAsync(failedEndpoint, context.RequestAborted);
+                acquired = await pool.AcquireAsync(failedEndpoint, sticky, context.RequestAborted);
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
@@ -64,6 +75,8 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
                 await WriteNoProcessAsync(context, app, acquired);
                 return;
             }
+            if (app.StickySessions && endpoint.RouteId != stickyRoute)
+                context.Features.Set(new StickySessionCookie(StickySessionCookie.Format(context, app.StickySessionsCookieName, endpoint.RouteId)));
 
             ForwarderError error;
             try
@@ -103,6 +116,30 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
                     timedOut ? "The application did not answer in time" : "The application process failed to answer");
             }
             return;
+        }
+    }
+
+    /// <summary>
+    /// tmp/restart.txt touched with rolling restarts: ask and go on, the old processes serve until their successors
+    /// are ready. A blocking restart, and tmp/always_restart.txt (always blocking): this request waits until the old
+    /// processes are out of rotation, so a fresh process serves it, as Passenger restarts before routing.
+    /// </summary>
+    private static async Task CheckRestartFilesAsync(AppPool pool, AppOptions app, CancellationToken ct)
+    {
+        var outcome = pool.Restarts?.Check(DateTime.UtcNow) ?? RestartTrigger.Outcome.None;
+        if (outcome == RestartTrigger.Outcome.None) return;
+        if (outcome == RestartTrigger.Outcome.Restart && app.RestartMethod == RestartMethod.Rolling)
+        {
+            pool.RequestRestart(RestartMethod.Rolling);
+            return;
+        }
+        try
+        {
+            await pool.RestartAsync(RestartMethod.Blocking, ct);
+        }
+        catch (TimeoutException)
+        {
+            // The supervisor did not answer in time: serve with whatever is routable rather than fail.
         }
     }
 

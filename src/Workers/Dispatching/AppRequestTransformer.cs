@@ -39,6 +39,9 @@ internal sealed class AppRequestTransformer : HttpTransformer
         {
             if (headers.Remove(name)) httpContext.Features.Set(OobWorkRequested.Instance);
         }
+        // Added after the app's headers are copied, next to any cookies the app sets itself.
+        if (httpContext.Features.Get<StickySessionCookie>() is { } sticky) headers.Append("Set-Cookie", sticky.SetCookie);
+        // The cache judges the answer as the client will get it, sticky cookie included (which makes it unstorable).
         if (proceed && proxyResponse is not null && httpContext.Features.Get<IUpstreamResponseHook>() is { } hook)
             return hook.OnResponse(httpContext, proxyResponse);
         return proceed;

@@ -13,10 +13,12 @@ public sealed class PoolRegistry
     {
         _pools = options.Apps.ToFrozenDictionary(
             app => app.Name,
-            app => new AppPool(app.AppName, new AppPool.Limits(
-                app.MaxRequestQueueSize,
-                TimeSpan.FromSeconds(app.MaxRequestQueueTime),
-                TimeSpan.FromSeconds(options.RequestWaitTimeout))),
+            app => new AppPool(app.AppName,
+                new AppPool.Limits(
+                    app.MaxRequestQueueSize,
+                    TimeSpan.FromSeconds(app.MaxRequestQueueTime),
+                    TimeSpan.FromSeconds(options.RequestWaitTimeout)),
+                new RestartTrigger(app.Root, TimeSpan.FromSeconds(app.StatThrottleRate))),
             StringComparer.Ordinal);
     }
 

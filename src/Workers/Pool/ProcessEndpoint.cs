@@ -1,25 +1,58 @@
+using System.Security.Cryptography;
 using Porter.Contracts.Ids;
 
 namespace Porter.Workers.Pool;
 
 /// <summary>A routable app process as the data plane sees it: where to send requests and how busy it is.</summary>
-public sealed class ProcessEndpoint(ProcessId pid, int port, int concurrency)
+public sealed class ProcessEndpoint
 {
     private int _sessions;
     private long _processed;
+    private long _lastUsedTicks;
+    private int _disabled;
+    private int _recycling;
 
-    public ProcessId Pid { get; } = pid;
-    public int Port { get; } = port;
+    /// <param name="maxRequests">Requests after which the pool asks for the process to be recycled; 0 means never.</param>
+    /// <param name="routeId">Sticky-session id; a random one when not given.</param>
+    public ProcessEndpoint(ProcessId pid, int port, int concurrency, int maxRequests = 0, string? routeId = null)
+    {
+        Pid = pid;
+        Port = port;
+        Concurrency = concurrency;
+        MaxRequests = maxRequests;
+        // Random rather than the PID: cookies then reveal nothing about the host and survive no PID reuse.
+        RouteId = routeId ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        BaseUri = $"http://127.0.0.1:{port}/";
+        _lastUsedTicks = DateTimeOffset.UtcNow.UtcTicks;
+    }
+
+    public ProcessId Pid { get; }
+    public int Port { get; }
 
     /// <summary>Most concurrent requests; 0 means unlimited.</summary>
-    public int Concurrency { get; } = concurrency;
+    public int Concurrency { get; }
+
+    /// <summary>Requests after which the process is recycled; 0 means never.</summary>
+    public int MaxRequests { get; }
+
+    /// <summary>The opaque id a sticky-session cookie carries to come back to this process.</summary>
+    public string RouteId { get; }
 
     /// <summary>"http://127.0.0.1:PORT/", the forwarding destination prefix.</summary>
-    public string BaseUri { get; } = $"http://127.0.0.1:{port}/";
+    public string BaseUri { get; }
 
     public int Sessions => Volatile.Read(ref _sessions);
     public long Processed => Interlocked.Read(ref _processed);
-    public DateTimeOffset LastUsed { get; private set; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset LastUsed => new(Interlocked.Read(ref _lastUsedTicks), TimeSpan.Zero);
+
+    /// <summary>True once the process was taken out of rotation; it never takes another request.</summary>
+    public bool IsDisabled => Volatile.Read(ref _disabled) != 0;
+
+    /// <summary>
+    /// True once the process is due for replacement (max-requests, max-memory): it keeps serving until its successor
+    /// is ready, but only when no other process has room.
+    /// </summary>
+    public bool IsRecycling => Volatile.Read(ref _recycling) != 0;
 
     /// <summary>Busyness as Passenger computes it: sessions relative to concurrency; unlimited processes compare by sessions.</summary>
     internal long Busyness
@@ -31,21 +64,37 @@ public sealed class ProcessEndpoint(ProcessId pid, int port, int concurrency)
         }
     }
 
-    /// <summary>Takes a session slot if the process has room.</summary>
+    /// <summary>Takes a session slot if the process has room and is still in rotation.</summary>
     internal bool TryAcquire()
     {
         while (true)
         {
             var current = Volatile.Read(ref _sessions);
             if (Concurrency != 0 && current >= Concurrency) return false;
-            if (Interlocked.CompareExchange(ref _sessions, current + 1, current) == current) return true;
+            if (Interlocked.CompareExchange(ref _sessions, current + 1, current) == current) break;
         }
+        // The CAS is a full fence and Disable writes with one too: either the supervisor's drain sees this session,
+        // or this request sees the flag and backs out. No request can reach a process that is being stopped.
+        if (Volatile.Read(ref _disabled) == 0) return true;
+        Interlocked.Decrement(ref _sessions);
+        return false;
     }
 
-    internal void Release()
+    /// <summary>Ends a request; true when it was the one that reached <see cref="MaxRequests"/>.</summary>
+    internal bool Release()
     {
+        Interlocked.Exchange(ref _lastUsedTicks, DateTimeOffset.UtcNow.UtcTicks);
+        var processed = Interlocked.Increment(ref _processed);
         Interlocked.Decrement(ref _sessions);
-        Interlocked.Increment(ref _processed);
-        LastUsed = DateTimeOffset.UtcNow;
+        if (MaxRequests == 0 || processed < MaxRequests) return false;
+        MarkRecycling();
+        return processed == MaxRequests;
     }
+
+    internal void MarkRecycling() => Interlocked.Exchange(ref _recycling, 1);
+
+    /// <summary>Returns a slot that was taken but never used for a request.</summary>
+    internal void Unacquire() => Interlocked.Decrement(ref _sessions);
+
+    internal void Disable() => Interlocked.Exchange(ref _disabled, 1);
 }

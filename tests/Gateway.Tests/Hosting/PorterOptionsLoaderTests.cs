@@ -107,6 +107,87 @@ public sealed class PorterOptionsLoaderTests : IDisposable
         Assert.Throws<UsageException>(() => Load("--config", config));
     }
 
+    [Fact]
+    public void Pool_options_have_passenger_defaults()
+    {
+        var options = Load(NodeApp("defaults"));
+        var app = options.Apps[0];
+        Assert.Equal(6, options.MaxPoolSize);
+        Assert.Equal(0, app.MaxInstances);
+        Assert.Equal(300, app.PoolIdleTime);
+        Assert.Equal(0, app.MaxRequests);
+        Assert.Equal(0, app.MaxMemory);
+        Assert.Equal(10, app.StatThrottleRate);
+        Assert.Equal(RestartMethod.Rolling, app.RestartMethod);
+        Assert.False(app.StickySessions);
+        Assert.Equal("_porter_route", app.StickySessionsCookieName);
+        Assert.Null(app.Concurrency);
+        Assert.Equal(5, options.CrashLoopCrashes);
+        Assert.Equal(60, options.CrashLoopWindow);
+    }
+
+    [Fact]
+    public void Every_pool_flag_sets_its_app_option()
+    {
+        var options = Load(NodeApp("flags"), "--min-instances", "2", "--max-instances", "4", "--max-pool-size", "8",
+            "--pool-idle-time", "30", "--max-requests", "1000", "--max-memory", "512", "--concurrency", "3",
+            "--max-request-queue-size", "7", "--max-request-queue-time", "2.5", "--stat-throttle-rate", "0",
+            "--restart-method", "blocking", "--start-timeout", "20", "--sticky-sessions", "--sticky-sessions-cookie-name", "route",
+            "--memory-check-interval", "1", "--crash-loop-crashes", "3", "--crash-loop-window", "30");
+        var app = options.Apps[0];
+        Assert.Equal((2, 4, 8), (app.MinInstances, app.MaxInstances, options.MaxPoolSize));
+        Assert.Equal((30d, 1000, 512, 3), (app.PoolIdleTime, app.MaxRequests, app.MaxMemory, app.Concurrency!.Value));
+        Assert.Equal((7, 2.5, 0d, 20d), (app.MaxRequestQueueSize, app.MaxRequestQueueTime, app.StatThrottleRate, app.StartTimeout));
+        Assert.Equal(RestartMethod.Blocking, app.RestartMethod);
+        Assert.True(app.StickySessions);
+        Assert.Equal("route", app.StickySessionsCookieName);
+        Assert.Equal((1d, 3, 30d), (options.MemoryCheckInterval, options.CrashLoopCrashes, options.CrashLoopWindow));
+    }
+
+    [Fact]
+    public void Pool_options_are_per_app_keys_in_the_config_file()
+    {
+        NodeApp("a");
+        NodeApp("b");
+        var config = Config("""
+            { "MaxPoolSize": 10, "Apps": [
+                { "Name": "a", "Root": "a", "Hosts": ["a"], "MaxInstances": 3, "MaxRequests": 50, "RestartMethod": "blocking",
+                  "StickySessions": true, "PoolIdleTime": 5 },
+                { "Name": "b", "Root": "b", "MaxMemory": 256 } ] }
+            """);
+        var options = Load("--config", config);
+        Assert.Equal(10, options.MaxPoolSize);
+        Assert.Equal((3, 50, RestartMethod.Blocking, true, 5d),
+            (options.Apps[0].MaxInstances, options.Apps[0].MaxRequests, options.Apps[0].RestartMethod, options.Apps[0].StickySessions,
+                options.Apps[0].PoolIdleTime));
+        Assert.Equal((0, 256, RestartMethod.Rolling), (options.Apps[1].MaxInstances, options.Apps[1].MaxMemory, options.Apps[1].RestartMethod));
+    }
+
+    [Theory]
+    [InlineData("--min-instances 3 --max-instances 2", "--min-instances (3) is larger than --max-instances (2)")]
+    [InlineData("--min-instances -1", "--min-instances must not be negative")]
+    [InlineData("--max-instances -2", "--max-instances must not be negative")]
+    [InlineData("--pool-idle-time -1", "--pool-idle-time must not be negative")]
+    [InlineData("--max-requests -5", "--max-requests must not be negative")]
+    [InlineData("--max-memory -1", "--max-memory must not be negative")]
+    [InlineData("--max-request-queue-size -1", "--max-request-queue-size must not be negative")]
+    [InlineData("--max-request-queue-time -1", "--max-request-queue-time must not be negative")]
+    [InlineData("--stat-throttle-rate -1", "--stat-throttle-rate must not be negative")]
+    [InlineData("--restart-method sideways", "expected one of: rolling, blocking")]
+    [InlineData("--restart-method 7", "--restart-method must be rolling or blocking")]
+    [InlineData("--sticky-sessions-cookie-name a;b", "is not a valid cookie name")]
+    [InlineData("--max-pool-size -1", "--max-pool-size must be at least 1")]
+    [InlineData("--crash-loop-crashes 0", "--crash-loop-crashes must be at least 1")]
+    [InlineData("--memory-check-interval 0", "--memory-check-interval must be positive")]
+    [InlineData("--max-requests many", "invalid command line")]
+    public void Invalid_pool_options_are_refused_with_one_clear_line(string flags, string expected)
+    {
+        var root = NodeApp("pool");
+        var e = Assert.Throws<UsageException>(() => Load([root, .. flags.Split(' ')]));
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     [Theory]
     [InlineData("--port", "70000")]
     [InlineData("--max-pool-size", "0")]

@@ -126,6 +126,23 @@ public sealed partial class PorterProcess : IAsyncDisposable
             ? Directory.EnumerateFiles(Path.Combine(DataDir, "pids")).Select(f => int.Parse(Path.GetFileName(f), System.Globalization.CultureInfo.InvariantCulture)).ToList()
             : [];
 
+    /// <summary>PIDs of one app's processes, from the PID records (each names its app on the second line).</summary>
+    public IReadOnlyList<int> RecordedAppPids(string app) =>
+        RecordedAppPids().Where(pid =>
+        {
+            try { return File.ReadLines(Path.Combine(DataDir, "pids", pid.ToString(System.Globalization.CultureInfo.InvariantCulture))).Skip(1).FirstOrDefault() == app; }
+            catch (IOException) { return false; }
+        }).ToList();
+
+    /// <summary>Sends a GET for an app chosen by its host name.</summary>
+    public Task<HttpResponseMessage> GetAsync(string host, string path, IDictionary<string, string>? headers = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Host = host;
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>()) request.Headers.TryAddWithoutValidation(name, value);
+        return Client.SendAsync(request);
+    }
+
     /// <summary>Sends SIGTERM (as Ctrl-C or Kubernetes would) and waits for the exit code.</summary>
     public async Task<int> StopAsync(TimeSpan? timeout = null)
     {

@@ -124,8 +124,9 @@ public sealed class AppPoolTests
     public async Task Removed_process_is_not_routed_to()
     {
         var pool = NewPool(noProcess: 0.05);
-        pool.Add(Endpoint(1));
-        pool.Remove(new ProcessId(1));
+        var endpoint = Endpoint(1);
+        pool.Add(endpoint);
+        pool.Remove(endpoint);
         Assert.Equal(AcquireFailure.Unavailable, (await pool.AcquireAsync(null, default)).Failure);
     }
 
@@ -139,5 +140,105 @@ public sealed class AppPoolTests
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         Assert.Equal(0, pool.QueueLength);
+    }
+
+    [Fact]
+    public async Task Sticky_request_goes_to_its_process_even_when_it_is_busier()
+    {
+        var pool = NewPool();
+        var a = Endpoint(1);
+        var b = Endpoint(2);
+        pool.Add(a);
+        pool.Add(b);
+        await pool.AcquireAsync(null, a, default);
+        Assert.Same(a, (await pool.AcquireAsync(null, pool.FindRoute(a.RouteId), default)).Endpoint);
+        Assert.Equal(2, a.Sessions);
+        Assert.Equal(0, b.Sessions);
+    }
+
+    [Fact]
+    public async Task Sticky_request_waits_for_its_full_process_without_holding_up_others()
+    {
+        var pool = NewPool();
+        var a = Endpoint(1, concurrency: 1);
+        var b = Endpoint(2, concurrency: 1);
+        pool.Add(a);
+        pool.Add(b);
+        var onA = (await pool.AcquireAsync(null, a, default)).Endpoint!;
+        var sticky = pool.AcquireAsync(null, a, default).AsTask();
+        Assert.False(sticky.IsCompleted);
+        Assert.Equal(0, pool.ScalableQueueLength);
+        // A request for any process is served by b, although the sticky one queued first.
+        Assert.Same(b, (await pool.AcquireAsync(null, default)).Endpoint);
+        pool.Release(onA);
+        Assert.Same(a, (await sticky).Endpoint);
+    }
+
+    [Fact]
+    public async Task Sticky_request_whose_process_leaves_goes_to_another()
+    {
+        var pool = NewPool();
+        var a = Endpoint(1, concurrency: 1);
+        var b = Endpoint(2, concurrency: 1);
+        pool.Add(a);
+        pool.Add(b);
+        await pool.AcquireAsync(null, a, default);
+        var onB = (await pool.AcquireAsync(null, b, default)).Endpoint!;
+        var sticky = pool.AcquireAsync(null, a, default).AsTask();
+        pool.Remove(a);
+        Assert.Null(pool.FindRoute(a.RouteId));
+        pool.Release(onB);
+        Assert.Same(b, (await sticky).Endpoint);
+    }
+
+    [Fact]
+    public async Task Removed_process_takes_no_request_even_when_named_directly()
+    {
+        var pool = NewPool(noProcess: 0.05);
+        var a = Endpoint(1);
+        pool.Add(a);
+        pool.Remove(a);
+        Assert.True(a.IsDisabled);
+        Assert.Equal(AcquireFailure.Unavailable, (await pool.AcquireAsync(null, a, default)).Failure);
+        Assert.Equal(0, a.Sessions);
+    }
+
+    [Fact]
+    public async Task Reaching_max_requests_asks_for_recycling_once_and_steers_requests_elsewhere()
+    {
+        var pool = NewPool();
+        var recycled = new List<ProcessEndpoint>();
+        pool.RecycleDue += recycled.Add;
+        var a = new ProcessEndpoint(new ProcessId(1), 10001, 0, maxRequests: 2);
+        pool.Add(a);
+        for (var i = 0; i < 2; i++) pool.Release((await pool.AcquireAsync(null, default)).Endpoint!);
+        Assert.Equal([a], recycled);
+        Assert.True(a.IsRecycling);
+
+        // Alone, it keeps serving until its successor is routable; then the successor gets the requests.
+        pool.Release((await pool.AcquireAsync(null, default)).Endpoint!);
+        Assert.Equal([a], recycled);
+        var successor = Endpoint(2);
+        pool.Add(successor);
+        var held = (await pool.AcquireAsync(null, default)).Endpoint!;
+        Assert.Same(successor, held);
+        Assert.Same(successor, (await pool.AcquireAsync(null, default)).Endpoint);
+    }
+
+    [Fact]
+    public async Task Queued_event_fires_only_for_requests_any_new_process_could_serve()
+    {
+        var pool = NewPool();
+        var queued = 0;
+        pool.Queued += () => queued++;
+        var a = Endpoint(1, concurrency: 1);
+        pool.Add(a);
+        await pool.AcquireAsync(null, default);
+        _ = pool.AcquireAsync(null, a, default);
+        Assert.Equal(0, queued);
+        _ = pool.AcquireAsync(null, default);
+        Assert.Equal(1, queued);
+        Assert.Equal(2, pool.QueueLength);
+        Assert.Equal(1, pool.ScalableQueueLength);
     }
 }

@@ -16,6 +16,12 @@ if (process.env.EXIT_AT_START === '1') {
   process.exit(3);
 }
 
+// A crash that can be fixed from outside: exits while the marker file exists (crash-loop recovery tests).
+if (process.env.EXIT_AT_START_IF_EXISTS && fs.existsSync(process.env.EXIT_AT_START_IF_EXISTS)) {
+  console.error(`testapp: ${process.env.EXIT_AT_START_IF_EXISTS} exists (EXIT_AT_START_IF_EXISTS), exiting with code 4`);
+  process.exit(4);
+}
+
 const port = Number(process.env.PORT);
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   console.error(`testapp: environment variable PORT must be a TCP port number, got ${JSON.stringify(process.env.PORT ?? '')}`);
