@@ -23,7 +23,8 @@ public sealed class CacheEntityTests : TestKit
     private readonly CacheMemoryLedger _ledger = new(Defaults);
     private readonly TestProbe _published;
 
-    public CacheEntityTests() => _published = CreateTestProbe();
+    // A shared 2-core machine can be slow to schedule actors: waits get room, assertions stay the same.
+    public CacheEntityTests() : base("akka.test.single-expect-default = 10s") => _published = CreateTestProbe();
 
     private TurbocacheSnapshot Counters => _stats.Snapshot(new AppName("blog"));
 

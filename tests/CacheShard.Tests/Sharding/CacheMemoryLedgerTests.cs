@@ -9,6 +9,9 @@ namespace Porter.CacheShard.Tests.Sharding;
 /// <summary>The node's byte budget, with probes standing in for entities.</summary>
 public sealed class CacheMemoryLedgerTests : TestKit
 {
+    // A shared 2-core machine can be slow to schedule actors: waits get room, assertions stay the same.
+    public CacheMemoryLedgerTests() : base("akka.test.single-expect-default = 10s") { }
+
     private static CacheMemoryLedger Ledger(long maxTotalBytes) =>
         new(new TurbocacheOptions { MaxBodyBytes = 10, MaxTotalBytes = maxTotalBytes });
 

@@ -13,6 +13,9 @@ namespace Porter.Workers.Tests.Pool;
 /// <summary>Supervisor decisions with stand-in process actors: no OS processes involved.</summary>
 public sealed class AppSupervisorTests : TestKit
 {
+    // A shared 2-core machine can be slow to schedule actors: waits get room, assertions stay the same.
+    public AppSupervisorTests() : base("akka.test.single-expect-default = 10s") { }
+
     private static readonly RestartBackoff.Settings FastBackoff =
         new(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(40), TimeSpan.FromMinutes(1), 5, TimeSpan.FromSeconds(60));
 

@@ -12,6 +12,9 @@ namespace Porter.Workers.Tests.Pool;
 /// <summary>The node-level pool: real supervisors under a real manager, with stand-in processes.</summary>
 public sealed class PoolManagerTests : TestKit
 {
+    // A shared 2-core machine can be slow to schedule actors: waits get room, assertions stay the same.
+    public PoolManagerTests() : base("akka.test.single-expect-default = 10s") { }
+
     private static readonly SpawnPlan Plan = new(AppType.Command, "/bin/true", [], "/", new Dictionary<string, string>());
 
     private (IActorRef Manager, PoolRegistry Pools, Akka.TestKit.TestProbe Processes) Start(int maxPoolSize, params AppOptions[] apps)
