@@ -58,9 +58,11 @@ public static class PoolApps
     public static async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)[]> BurstAsync(
         PorterProcess porter, string host, string path, int count)
     {
-        var tasks = Enumerable.Range(0, count).Select(async _ =>
+        // Each request gets its own URL: identical concurrent GETs would be coalesced by the turbocache into one.
+        var separator = path.Contains('?') ? '&' : '?';
+        var tasks = Enumerable.Range(0, count).Select(async i =>
         {
-            var response = await porter.GetAsync(host, path);
+            var response = await porter.GetAsync(host, $"{path}{separator}burst={i}");
             return (response.StatusCode, await response.Content.ReadAsStringAsync(), response);
         });
         return await Task.WhenAll(tasks);

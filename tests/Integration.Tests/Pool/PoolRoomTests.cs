@@ -30,8 +30,7 @@ public sealed class PoolRoomTests
         await WaitForProcessesAsync(porter, "b", 1);
 
         // Two concurrent requests to b at concurrency 1: b needs a second process, and a's idle one gives way.
-        // The slow answers give b's second process time to start even on a busy machine.
-        var burst = await BurstAsync(porter, "b.test", "/slow?ms=6000", 2);
+        var burst = await BurstAsync(porter, "b.test", "/slow?ms=2000", 2);
         Assert.All(burst, r => Assert.Equal(HttpStatusCode.OK, r.Status));
         Assert.Equal(2, burst.Select(r => ParsePid(r.Body)).Distinct().Count());
         Assert.False(PorterProcess.IsAlive(pidA!.Value));
