@@ -16,6 +16,7 @@ public static class PorterCli
 
         Commands:
           start [APP_DIR]   run a standalone node (gateway, cache and worker) serving APP_DIR
+          status            show the cluster, pools, turbocache and OOB state (--url http://host:8558)
 
         Run 'porter start --help' for the options of start.
         """;
@@ -34,6 +35,8 @@ public static class PorterCli
                 return ExitOk;
             case "start":
                 return await StartAsync(args[1..]);
+            case "status":
+                return await StatusCommand.RunAsync(args[1..]);
             default:
                 return Fail($"unknown command '{args[0]}' (see 'porter --help')", ExitUsage);
         }

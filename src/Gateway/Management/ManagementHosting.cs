@@ -67,6 +67,7 @@ public static class ManagementHosting
                 routes.MapHealthChecks("/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
                 routes.MapClusterMembersApi();
                 routes.MapCacheApi();
+                routes.MapPoolApi();
                 routes.MapPrometheusScrapingEndpoint("/metrics");
             });
             management.Run(context =>

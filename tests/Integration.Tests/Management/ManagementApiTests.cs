@@ -113,6 +113,58 @@ public sealed class ManagementApiTests(ManagedNodeFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Pool_lists_the_app_processes_with_their_counters()
+    {
+        var pid = int.Parse(await fixture.Porter.Client.GetStringAsync("/pid"), System.Globalization.CultureInfo.InvariantCulture);
+        var node = Assert.Single((await JsonAsync("/pool")).GetProperty("nodes").EnumerateArray());
+        var app = Assert.Single(node.GetProperty("apps").EnumerateArray());
+        Assert.Equal("testapp", app.GetProperty("name").GetString());
+        var process = app.GetProperty("processes").EnumerateArray().Single(p => p.GetProperty("pid").GetInt32() == pid);
+        Assert.Equal("enabled", process.GetProperty("state").GetString());
+        Assert.True(process.GetProperty("processed").GetInt64() >= 1);
+    }
+
+    [Fact]
+    public async Task Restart_route_needs_the_token_and_restarts_the_app()
+    {
+        using var refused = await Management.PostAsync("/pool/apps/testapp/restart", null);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+
+        var unknown = new HttpRequestMessage(HttpMethod.Post, "/pool/apps/nope/restart");
+        unknown.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ManagedNodeFixture.Token);
+        using var unknownResponse = await Management.SendAsync(unknown);
+        Assert.Equal(HttpStatusCode.NotFound, unknownResponse.StatusCode);
+
+        var before = int.Parse(await fixture.Porter.Client.GetStringAsync("/pid"), System.Globalization.CultureInfo.InvariantCulture);
+        var restart = new HttpRequestMessage(HttpMethod.Post, "/pool/apps/testapp/restart");
+        restart.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ManagedNodeFixture.Token);
+        using var accepted = await Management.SendAsync(restart);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        await Poll.UntilAsync(async () =>
+            int.Parse(await fixture.Porter.Client.GetStringAsync("/pid"), System.Globalization.CultureInfo.InvariantCulture) != before ? "" : null,
+            TimeSpan.FromSeconds(30), "a new process after the restart");
+    }
+
+    [Fact]
+    public async Task Status_prints_members_and_processes_and_fails_cleanly_when_unreachable()
+    {
+        var pid = (await fixture.Porter.Client.GetStringAsync("/pid")).Trim();
+        var status = await PorterCommand.RunAsync("status", "--url", $"http://127.0.0.1:{fixture.Porter.ManagementPort}");
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains("Members : 1 Up", status.Stdout);
+        Assert.Contains("testapp", status.Stdout);
+        Assert.Contains("PID:", status.Stdout);
+
+        var json = await PorterCommand.RunAsync("status", "--url", $"http://127.0.0.1:{fixture.Porter.ManagementPort}", "--json", "--show=pool");
+        Assert.Equal(0, json.ExitCode);
+        Assert.True(JsonDocument.Parse(json.Stdout).RootElement.TryGetProperty("pool", out _));
+
+        var unreachable = await PorterCommand.RunAsync("status", "--url", $"http://127.0.0.1:{Repo.FreePort()}");
+        Assert.Equal(1, unreachable.ExitCode);
+        Assert.Single(unreachable.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public async Task Seed_nodes_answer_in_the_bootstrap_shape()
     {
         var doc = await JsonAsync("/bootstrap/seed-nodes");

@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Porter.Gateway.Cli;
+
+/// <summary>
+/// <c>porter status</c>: what <c>passenger-status</c> prints, read from a node's management API — cluster members,
+/// general pool information, then each app's processes with their counters, turbocache hit ratio and OOB state.
+/// </summary>
+public static class StatusCommand
+{
+    private static readonly string[] Sections = ["cluster", "pool", "cache", "oob"];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var url = "http://127.0.0.1:8558/";
+        var json = false;
+        string? show = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--url" when i + 1 < args.Length:
+                    url = args[++i];
+                    break;
+                case var a when a.StartsWith("--url=", StringComparison.Ordinal):
+                    url = a["--url=".Length..];
+                    break;
+                case "--json":
+                    json = true;
+                    break;
+                case "--show" when i + 1 < args.Length:
+                    show = args[++i];
+                    break;
+                case var a when a.StartsWith("--show=", StringComparison.Ordinal):
+                    show = a["--show=".Length..];
+                    break;
+                case "-h" or "--help":
+                    Console.WriteLine("Usage: porter status [--url http://host:8558] [--json] [--show=cluster|pool|cache|oob]");
+                    return PorterCli.ExitOk;
+                default:
+                    Console.Error.WriteLine($"porter: unknown status option '{args[i]}' (see 'porter status --help')");
+                    return PorterCli.ExitUsage;
+            }
+        }
+        if (show is not null && !Sections.Contains(show))
+        {
+            Console.Error.WriteLine($"porter: --show must be one of {string.Join(", ", Sections)}, not '{show}'");
+            return PorterCli.ExitUsage;
+        }
+        if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https"))
+        {
+            Console.Error.WriteLine($"porter: --url '{url}' is not an http(s) URL");
+            return PorterCli.ExitUsage;
+        }
+
+        using var client = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(10) };
+        var documents = new Dictionary<string, JsonElement?>();
+        try
+        {
+            foreach (var (section, path) in new[] { ("cluster", "cluster/members"), ("pool", "pool"), ("cache", "cache"), ("oob", "oob") })
+            {
+                if (show is not null && show != section) continue;
+                documents[section] = await GetAsync(client, path);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            Console.Error.WriteLine($"porter: cannot reach the management API at {baseUri}: {e.Message}");
+            return PorterCli.ExitFailure;
+        }
+
+        if (json)
+        {
+            var raw = documents.ToDictionary(d => d.Key, d => d.Value);
+            Console.WriteLine(JsonSerializer.Serialize(raw, new JsonSerializerOptions { WriteIndented = true }));
+            return PorterCli.ExitOk;
+        }
+        Console.Write(Render(documents, DateTimeOffset.Now));
+        return PorterCli.ExitOk;
+    }
+
+    private static async Task<JsonElement?> GetAsync(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path);
+        // A node without that part (no OOB coordinator yet, for instance) answers 404: show it as unavailable.
+        if (!response.IsSuccessStatusCode) return null;
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    /// <summary>The human-readable report, passenger-status style.</summary>
+    public static string Render(IReadOnlyDictionary<string, JsonElement?> documents, DateTimeOffset now)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Version : Porter {typeof(StatusCommand).Assembly.GetName().Version}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Date    : {now:yyyy-MM-dd HH:mm:ss zzz}");
+
+        if (documents.GetValueOrDefault("cluster") is { } cluster)
+        {
+            var members = cluster.GetProperty("members").EnumerateArray().ToList();
+            var unreachable = cluster.GetProperty("unreachable").GetArrayLength();
+            text.AppendLine("----------- Cluster -----------");
+            text.AppendLine(CultureInfo.InvariantCulture, $"Leader  : {Str(cluster, "leader")}");
+            var byRole = members.SelectMany(m => m.GetProperty("roles").EnumerateArray().Select(r => r.GetString()))
+                .GroupBy(r => r).Select(g => $"{g.Key}: {g.Count()}");
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"Members : {members.Count(m => Str(m, "status") == "Up")} Up of {members.Count} ({string.Join(", ", byRole)}), {unreachable} unreachable");
+            foreach (var m in members)
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"  {Str(m, "node"),-45} {Str(m, "status"),-8} {string.Join(",", m.GetProperty("roles").EnumerateArray().Select(r => r.GetString()))}");
+        }
+
+        var cacheApps = documents.GetValueOrDefault("cache") is { } cache ? cache.GetProperty("apps") : (JsonElement?)null;
+        if (documents.GetValueOrDefault("pool") is { } pool)
+        {
+            var nodes = pool.GetProperty("nodes").EnumerateArray().ToList();
+            var apps = nodes.SelectMany(n => n.GetProperty("apps").EnumerateArray()).ToList();
+            text.AppendLine("----------- General information -----------");
+            text.AppendLine(CultureInfo.InvariantCulture, $"Max pool size     : {string.Join(", ", nodes.Select(n => n.GetProperty("maxPoolSize").GetInt32()))}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"App groups        : {apps.Select(a => Str(a, "name")).Distinct().Count()}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"Processes         : {nodes.Sum(n => n.GetProperty("processCount").GetInt32())}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"Requests in queue : {apps.Sum(a => a.GetProperty("queueLength").GetInt32())}");
+            text.AppendLine();
+            text.AppendLine("----------- Application groups -----------");
+            foreach (var node in nodes)
+            {
+                foreach (var app in node.GetProperty("apps").EnumerateArray())
+                {
+                    var name = Str(app, "name") ?? "?";
+                    text.AppendLine(CultureInfo.InvariantCulture, $"{name} (node {Str(node, "node")}):");
+                    text.AppendLine(CultureInfo.InvariantCulture, $"  Requests in queue: {app.GetProperty("queueLength").GetInt32()}");
+                    if (app.GetProperty("spawning").GetInt32() > 0 || app.GetProperty("restarting").GetBoolean())
+                        text.AppendLine(CultureInfo.InvariantCulture,
+                            $"  Spawning: {app.GetProperty("spawning").GetInt32()}, restarting: {(app.GetProperty("restarting").GetBoolean() ? "yes" : "no")}");
+                    if (Str(app, "failure") is { Length: > 0 } failure) text.AppendLine(CultureInfo.InvariantCulture, $"  Failing: {failure}");
+                    if (cacheApps is { } ca && ca.TryGetProperty(name, out var counters))
+                        text.AppendLine(CultureInfo.InvariantCulture,
+                            $"  Turbocache: {counters.GetProperty("lookups").GetInt64()} lookups, {counters.GetProperty("hitRatio").GetDouble() * 100:0.0}% hits, {counters.GetProperty("stores").GetInt64()} stores");
+                    foreach (var p in app.GetProperty("processes").EnumerateArray())
+                    {
+                        var rss = p.GetProperty("rssBytes").ValueKind == JsonValueKind.Number ? $"{p.GetProperty("rssBytes").GetInt64() / (1024 * 1024)}M" : "?";
+                        var lastUsed = (DateTimeOffset.Now - p.GetProperty("lastUsed").GetDateTimeOffset()).TotalSeconds;
+                        text.AppendLine(CultureInfo.InvariantCulture,
+                            $"  * PID: {p.GetProperty("pid").GetInt32(),-8} Sessions: {p.GetProperty("sessions").GetInt32(),-6} Processed: {p.GetProperty("processed").GetInt64(),-8} Uptime: {Duration(p.GetProperty("uptimeSeconds").GetDouble())}");
+                        text.AppendLine(CultureInfo.InvariantCulture,
+                            $"    CPU: {p.GetProperty("cpuPercent").GetDouble():0}%{"",-6} Memory  : {rss,-8} Last used: {Duration(Math.Max(0, lastUsed))} ago");
+                        text.AppendLine(CultureInfo.InvariantCulture, $"    State: {Str(p, "state")}");
+                    }
+                    text.AppendLine();
+                }
+            }
+        }
+        else if (documents.ContainsKey("pool"))
+        {
+            text.AppendLine("----------- Pool: not available on this node -----------");
+        }
+
+        if (documents.TryGetValue("oob", out var oob))
+        {
+            text.AppendLine("----------- Out-of-band work -----------");
+            text.AppendLine(oob is { } o ? o.ToString() : "not available on this node");
+        }
+        return text.ToString();
+    }
+
+    private static string? Str(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static string Duration(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(seconds);
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h {t.Minutes}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m {t.Seconds}s" : $"{t.Seconds}s";
+    }
+}
