@@ -19,22 +19,20 @@ public static class StatusCommand
         string? show = null;
         for (var i = 0; i < args.Length; i++)
         {
+            if (TakeValue(args, ref i, "--url") is { } urlValue)
+            {
+                url = urlValue;
+                continue;
+            }
+            if (TakeValue(args, ref i, "--show") is { } showValue)
+            {
+                show = showValue;
+                continue;
+            }
             switch (args[i])
             {
-                case "--url" when i + 1 < args.Length:
-                    url = args[++i];
-                    break;
-                case var a when a.StartsWith("--url=", StringComparison.Ordinal):
-                    url = a["--url=".Length..];
-                    break;
                 case "--json":
                     json = true;
-                    break;
-                case "--show" when i + 1 < args.Length:
-                    show = args[++i];
-                    break;
-                case var a when a.StartsWith("--show=", StringComparison.Ordinal):
-                    show = a["--show=".Length..];
                     break;
                 case "-h" or "--help":
                     Console.WriteLine("Usage: porter status [--url http://host:8558] [--json] [--show=cluster|pool|cache|oob]");
@@ -79,6 +77,13 @@ public static class StatusCommand
         }
         Console.Write(Render(documents, DateTimeOffset.Now));
         return PorterCli.ExitOk;
+    }
+
+    /// <summary>The value of <paramref name="flag"/> given as "--flag VALUE" or "--flag=VALUE", or null when args[i] is another word.</summary>
+    private static string? TakeValue(string[] args, ref int i, string flag)
+    {
+        if (args[i] == flag && i + 1 < args.Length) return args[++i];
+        return args[i].StartsWith(flag + "=", StringComparison.Ordinal) ? args[i][(flag.Length + 1)..] : null;
     }
 
     private static async Task<JsonElement?> GetAsync(HttpClient client, string path)
