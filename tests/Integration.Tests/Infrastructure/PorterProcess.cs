@@ -121,9 +121,13 @@ public sealed partial class PorterProcess : IAsyncDisposable
         }, timeout ?? TimeSpan.FromSeconds(60), $"porter on port {Port} to serve {path}");
 
     /// <summary>PIDs of the app processes porter started, from its PID records.</summary>
+    /// <remarks>Only live processes: the record of one that just exited is removed a moment after its exit.</remarks>
     public IReadOnlyList<int> RecordedAppPids() =>
         Directory.Exists(Path.Combine(DataDir, "pids"))
-            ? Directory.EnumerateFiles(Path.Combine(DataDir, "pids")).Select(f => int.Parse(Path.GetFileName(f), System.Globalization.CultureInfo.InvariantCulture)).ToList()
+            ? Directory.EnumerateFiles(Path.Combine(DataDir, "pids"))
+                .Select(f => int.Parse(Path.GetFileName(f), System.Globalization.CultureInfo.InvariantCulture))
+                .Where(IsAlive)
+                .ToList()
             : [];
 
     /// <summary>PIDs of one app's processes, from the PID records (each names its app on the second line).</summary>
