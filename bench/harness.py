@@ -525,13 +525,42 @@ async def _fill_async(port: int, paths: list[str], concurrency: int) -> tuple[in
     return ok, bad
 
 
-def memory_case(settings: Settings, porter: Contender, run_id: str) -> dict:
+def gc_snapshot(gcdump: str | None, pid: int, out: Path) -> dict | None:
+    """Induces a full blocking GC in the process by taking a gcdump; returns the heap totals and top types."""
+    if not gcdump:
+        return None
+    try:
+        subprocess.run([gcdump, "collect", "-p", str(pid), "-o", str(out)], capture_output=True, text=True,
+                       timeout=180, check=True)
+        report = subprocess.run([gcdump, "report", str(out)], capture_output=True, text=True, timeout=180,
+                                check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        log(f"gcdump failed: {exc}")
+        return None
+    heap = re.search(r"([\d,]+)\s+GC Heap bytes", report)
+    objects = re.search(r"([\d,]+)\s+GC Heap objects", report)
+    types = []
+    for line in report.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+([\d,]+)\s+(.+?)\s+\[", line)
+        if m:
+            types.append({"bytes": int(m.group(1).replace(",", "")), "count": int(m.group(2).replace(",", "")),
+                          "type": m.group(3)})
+    return {
+        "heap_bytes": int(heap.group(1).replace(",", "")) if heap else None,
+        "heap_objects": int(objects.group(1).replace(",", "")) if objects else None,
+        "top_types": sorted(types, key=lambda t: -t["bytes"])[:15],
+    }
+
+
+def memory_case(settings: Settings, porter: Contender, run_id: str, gcdump: str | None, workdir: Path) -> dict:
     proc = porter.proc
     assert proc is not None
     # Warm the hit and miss paths first so JIT, Kestrel and pool buffers are not counted per entry.
     asyncio.run(_fill_async(porter.port, [f"/page?warm={run_id}-{i}" for i in range(2000)], 32))
     asyncio.run(_fill_async(porter.port, [f"/page?warm={run_id}-{i % 200}" for i in range(20000)], 32))
     time.sleep(3)
+    gc_before = gc_snapshot(gcdump, proc.pid, workdir / "before.gcdump")
+    time.sleep(1)
     rss_before = proc.rss_bytes()
     porter.reset_origin()
     n = settings.mem_entries
@@ -542,6 +571,8 @@ def memory_case(settings: Settings, porter: Contender, run_id: str) -> dict:
     origin_fills = porter.origin_hits()["total"]
     rss_after_fill = proc.rss_bytes()
     time.sleep(5)
+    gc_after = gc_snapshot(gcdump, proc.pid, workdir / "after.gcdump")
+    time.sleep(1)
     rss_after = proc.rss_bytes()
     # Are the entries still there? Sample some, earliest first (an evicting cache drops those).
     porter.reset_origin()
@@ -560,11 +591,150 @@ def memory_case(settings: Settings, porter: Contender, run_id: str) -> dict:
         "rss_before": rss_before, "rss_after_fill": rss_after_fill, "rss_after": rss_after,
         "bytes_per_entry": per_entry, "bytes_per_entry_beyond_body": per_entry - PAGE_BYTES,
         "sampled": len(sample), "sample_hits_x_cache": hits, "sample_origin_requests": sample_origin,
+        "induced_gc": gc_before is not None and gc_after is not None,
+        "gc_before": gc_before, "gc_after": gc_after,
     }
+    if gc_before and gc_after and gc_before["heap_bytes"] and gc_after["heap_bytes"]:
+        result["heap_bytes_per_entry"] = (gc_after["heap_bytes"] - gc_before["heap_bytes"]) / n
+        log(f"memory: managed heap (gcdump) {gc_before['heap_bytes'] / 2**20:.1f} MiB -> "
+            f"{gc_after['heap_bytes'] / 2**20:.1f} MiB: {result['heap_bytes_per_entry']:.0f} B/entry")
     log(f"memory: RSS {rss_before / 2**20:.1f} MiB -> {rss_after / 2**20:.1f} MiB for {n} entries:"
         f" {per_entry:.0f} B/entry, {per_entry - PAGE_BYTES:.0f} B beyond the body; sample: {hits}/{len(sample)}"
         f" X-Cache HIT, {sample_origin} went to the origin")
     return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Profile of Porter under load (separate runs, never in the tables): runtime counters and a sampled CPU profile.
+
+_GENERIC = re.compile(r"^Process64 |^(Threads|\(Non-Activities\)|Thread |CPU_TIME|UNMANAGED_CODE_TIME|\??)$|"
+                      r"Thread\.StartCallback|WorkerThreadStart|ThreadPoolWorkQueue\.Dispatch|ExecutionContext\.Run|"
+                      r"AsyncStateMachineBox|AsyncMethodBuilderCore\.Start|MethodBuilder`?1?\.Start|"
+                      r"RunFromThreadPoolDispatchLoop|IThreadPoolWorkItem\.Execute|Task\.RunContinuations|"
+                      r"AwaitTaskContinuation|SetExistingTaskResult|TrySetResult|ExecuteWithThreadLocal")
+
+
+def _short(frame: str) -> str:
+    frame = re.sub(r"\(.*\)$", "", frame)  # drop the parameter list
+    return frame.split("!", 1)[-1][:140]
+
+
+def speedscope_cpu_profile(path: Path, top: int = 25) -> dict:
+    """From dotnet-trace's thread-time sampling (speedscope, evented): time on CPU in managed code (stacks whose
+    leaf is CPU_TIME), by self frame and by inclusive frame."""
+    d = json.loads(path.read_text())
+    frames = [f["name"] for f in d["shared"]["frames"]]
+    cpu_frame = frames.index("CPU_TIME") if "CPU_TIME" in frames else -1
+    self_t: dict[str, float] = {}
+    incl_t: dict[str, float] = {}
+    total_cpu = total_all = 0.0
+    for prof in d["profiles"]:
+        if not prof["name"].startswith("Thread"):
+            continue
+        stack: list[int] = []
+        last = None
+        for e in prof.get("events", []):
+            t = e["at"]
+            if last is not None and stack and t > last:
+                dt = t - last
+                total_all += dt
+                if stack[-1] == cpu_frame and len(stack) > 1:
+                    total_cpu += dt
+                    leaf = _short(frames[stack[-2]])
+                    self_t[leaf] = self_t.get(leaf, 0.0) + dt
+                    for name in {_short(frames[i]) for i in stack}:
+                        incl_t[name] = incl_t.get(name, 0.0) + dt
+            last = t
+            if e["type"] == "O":
+                stack.append(e["frame"])
+            elif stack and stack[-1] == e["frame"]:
+                stack.pop()
+            elif e["frame"] in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(e["frame"])]
+    if not total_cpu:
+        return {"cpu_ms": 0, "self": [], "inclusive": []}
+
+    def table(src: dict[str, float], generic_ok: bool) -> list[tuple[str, float]]:
+        rows = sorted(src.items(), key=lambda kv: -kv[1])
+        return [(n, round(100 * v / total_cpu, 1)) for n, v in rows if generic_ok or not _GENERIC.search(n)][:top]
+
+    return {"cpu_ms": round(total_cpu), "sampled_ms": round(total_all), "self": table(self_t, True),
+            "inclusive": table(incl_t, False)}
+
+
+def counters_summary(path: Path, rps: float) -> dict:
+    d = json.loads(path.read_text())
+    # Per name and second, summed over tags (e.g. GC collections per generation).
+    by_second: dict[str, dict[str, float]] = {}
+    for e in d.get("Events", []):
+        per = by_second.setdefault(e["name"], {})
+        stamp = e["timestamp"][:19]
+        per[stamp] = per.get(stamp, 0.0) + float(e["value"])
+    series = {name: list(per.values()) for name, per in by_second.items()}
+    def busy_median(name: str) -> float | None:
+        values = [v for v in series.get(name, []) if v > 0]
+        return statistics.median(values) if values else None
+    alloc = busy_median("dotnet.gc.heap.total_allocated (By / 1 sec)")
+    out = {
+        "alloc_bytes_per_s": alloc,
+        "alloc_bytes_per_request": alloc / rps if alloc and rps else None,
+        "gc_collections_per_s": busy_median("dotnet.gc.collections ({collection} / 1 sec)"),
+        "gc_pause_s_per_s": busy_median("dotnet.gc.pause.time (s / 1 sec)"),
+        "lock_contentions_per_s": busy_median("dotnet.monitor.lock_contentions ({contention} / 1 sec)"),
+        "work_items_per_s": busy_median("dotnet.thread_pool.work_item.count ({work_item} / 1 sec)"),
+        "cpu_s_per_s": busy_median("dotnet.process.cpu.time (s / 1 sec)"),
+        "exceptions_per_s": busy_median("dotnet.exceptions ({exception} / 1 sec)"),
+        "working_set": max(series.get("dotnet.process.memory.working_set (By)", [0])),
+    }
+    if out["work_items_per_s"] and rps:
+        out["work_items_per_request"] = out["work_items_per_s"] / rps
+    if out["lock_contentions_per_s"] and rps:
+        out["lock_contentions_per_request"] = out["lock_contentions_per_s"] / rps
+    return out
+
+
+def profile_porter(settings: Settings, c: Contender, tools: dict[str, str | None], workdir: Path,
+                   logdir: Path) -> dict:
+    out: dict[str, dict] = {}
+    duration = max(3, settings.duration // 2)
+    for path in ("/", "/fast"):
+        entry: dict = {}
+        if tools.get("counters"):
+            cfile = workdir / f"counters{path.replace('/', '_')}.json"
+            cproc = subprocess.Popen([tools["counters"], "collect", "-p", str(c.proc.pid), "--format", "json",
+                                      "-o", str(cfile), "--refresh-interval", "1", "--counters", "System.Runtime",
+                                      "--duration", f"00:00:00:{duration + 2:02d}"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0)
+            time.sleep(1.0)
+            run = run_wrk(settings, "Porter (counters)", c.url(path), duration, logdir)
+            try:
+                cproc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                cproc.kill()
+                cproc.wait()
+            if cfile.exists():
+                entry["counters"] = counters_summary(cfile, run.rps)
+                entry["counters_rps"] = run.rps
+        if tools.get("trace"):
+            tfile = workdir / f"trace{path.replace('/', '_')}.nettrace"
+            tproc = subprocess.Popen([tools["trace"], "collect", "-p", str(c.proc.pid), "--profile",
+                                      "dotnet-sampled-thread-time", "--format", "Speedscope", "-o", str(tfile),
+                                      "--duration", f"00:00:00:{duration + 1:02d}"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0)
+            time.sleep(1.0)
+            run = run_wrk(settings, "Porter (trace)", c.url(path), duration, logdir)
+            try:
+                tproc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                tproc.kill()
+                tproc.wait()
+            speedscope = tfile.with_suffix(".speedscope.json")
+            if speedscope.exists():
+                entry["cpu_profile"] = speedscope_cpu_profile(speedscope)
+                entry["trace_rps"] = run.rps
+        out[path] = entry
+        log(f"profile {path}: {json.dumps(entry.get('counters', {}))[:300]}")
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -806,9 +976,11 @@ def write_results(path: Path, data: dict) -> None:
     mem = data["cases"].get("memory")
     add("## 5. Memory per cached entry (Porter)\n")
     if mem:
-        add(f"A fresh Porter; after warming its hit and miss paths, RSS (`VmRSS` of the porter process) is read, "
-            f"{mem['entries']:,} distinct 2 KB entries (`/page?n=…`, `public, max-age=3600`) are filled over 32 "
-            "keep-alive connections, and RSS is read again 5 s later.\n")
+        gc_note = ("after a full blocking GC induced with `dotnet-gcdump collect`" if mem.get("induced_gc")
+                   else "without an induced GC (dotnet-gcdump unavailable)")
+        add(f"A fresh Porter; after warming its hit and miss paths, RSS (`VmRSS` of the porter process) is read "
+            f"{gc_note}; {mem['entries']:,} distinct 2 KB entries (`/page?n=…`, `public, max-age=3600`) are filled "
+            "over 32 keep-alive connections, and 5 s later RSS is read again the same way.\n")
         add("| | |\n|---|---:|")
         add(f"| RSS before | {mem['rss_before'] / 2**20:,.1f} MiB |")
         add(f"| RSS right after the fill / 5 s later | {mem['rss_after_fill'] / 2**20:,.1f} MiB / "
@@ -817,11 +989,22 @@ def write_results(path: Path, data: dict) -> None:
             f"{mem['origin_requests_during_fill']:,} origin requests |")
         add(f"| per entry | {mem['bytes_per_entry']:,.0f} B |")
         add(f"| **per entry beyond the 2,048 B body** | **{mem['bytes_per_entry_beyond_body']:,.0f} B** |")
+        if mem.get("heap_bytes_per_entry") is not None:
+            add(f"| managed heap (gcdump) before / after | {mem['gc_before']['heap_bytes'] / 2**20:,.1f} MiB / "
+                f"{mem['gc_after']['heap_bytes'] / 2**20:,.1f} MiB: {mem['heap_bytes_per_entry']:,.0f} B per entry, "
+                f"{mem['heap_bytes_per_entry'] - PAGE_BYTES:,.0f} B beyond the body |")
         add(f"| still cached? (sample of {mem['sampled']}, oldest first) | {mem['sample_hits_x_cache']} answered "
             f"`X-Cache: HIT`, {mem['sample_origin_requests']} reached the origin |")
         add("")
-        add("RSS includes garbage the GC has not yet returned and heap growth headroom, so this overstates the "
-            "steady-state cost; if the sample shows entries were not kept, the figure is not a per-entry cost.\n")
+        add("RSS also holds the GC's free space and budget headroom, so it tends to overstate the steady-state "
+            "cost; if the sample shows entries were not kept, the figure is not a per-entry cost. gcdump's heap "
+            "total can be incomplete on very large heaps (its own warning before .NET 11).\n")
+        if mem.get("gc_after") and mem["gc_after"].get("top_types"):
+            add("<details><summary>Largest types on the heap after the fill (gcdump)</summary>\n")
+            add("| bytes | count | type |\n|---:|---:|---|")
+            for t in mem["gc_after"]["top_types"]:
+                add(f"| {t['bytes']:,} | {t['count']:,} | `{t['type']}` |")
+            add("\n</details>\n")
     cold = data["cases"].get("cold")
     add("## 6. Cold start\n")
     if cold:
@@ -835,6 +1018,44 @@ def write_results(path: Path, data: dict) -> None:
     for row in data["targets"]:
         add(f"| {row[0]} | {row[1]} | {row[2]} |")
     add("")
+
+    prof = data.get("profile")
+    if prof:
+        add("## Profile of Porter under the same load (separate runs, not in the tables)\n")
+        add("`dotnet-counters collect --counters System.Runtime` during one wrk run per path, then "
+            "`dotnet-trace collect --profile dotnet-sampled-thread-time` during another; the CPU profile counts "
+            "only samples of threads running managed code (leaf `CPU_TIME`), as a share of those samples. Native "
+            "time (socket syscalls, the GC) is not in it. Tracing slows Porter down; shares, not speeds, count.\n")
+        for path, entry in prof.items():
+            cnt = entry.get("counters") or {}
+            add(f"### `{path}`\n")
+            if cnt:
+                def f(v, fmt="{:,.0f}"):
+                    return fmt.format(v) if v is not None else "–"
+                add("| counter | value |\n|---|---:|")
+                add(f"| req/s during the counters run | {f(entry.get('counters_rps'))} |")
+                add(f"| allocated per request | {f(cnt.get('alloc_bytes_per_request'))} B |")
+                add(f"| GCs per second | {f(cnt.get('gc_collections_per_s'), '{:.1f}')} |")
+                add(f"| GC pause (s per s) | {f(cnt.get('gc_pause_s_per_s'), '{:.3f}')} |")
+                add(f"| lock contentions per request | {f(cnt.get('lock_contentions_per_request'), '{:.3f}')} |")
+                add(f"| thread-pool work items per request | {f(cnt.get('work_items_per_request'), '{:.2f}')} |")
+                add(f"| CPU (cores) | {f(cnt.get('cpu_s_per_s'), '{:.2f}')} |")
+                add(f"| exceptions per second | {f(cnt.get('exceptions_per_s'), '{:.0f}')} |")
+                add("")
+            cpu = entry.get("cpu_profile")
+            if cpu and cpu.get("self"):
+                add(f"Managed CPU samples: {cpu['cpu_ms']:,} ms of {cpu['sampled_ms']:,} ms sampled thread time "
+                    f"(req/s while tracing: {entry.get('trace_rps', 0):,.0f}).\n")
+                add("<details><summary>Hottest frames (self, % of managed CPU)</summary>\n")
+                add("| % | frame |\n|---:|---|")
+                for name, pct in cpu["self"][:20]:
+                    add(f"| {pct} | `{name}` |")
+                add("\n</details>\n")
+                add("<details><summary>Hottest frames (inclusive, % of managed CPU)</summary>\n")
+                add("| % | frame |\n|---:|---|")
+                for name, pct in cpu["inclusive"][:25]:
+                    add(f"| {pct} | `{name}` |")
+                add("\n</details>\n")
 
     add("## Load generator CPU\n")
     add("wrk's own CPU time (user + system from `wait4` rusage) divided by the run's wall time, median per "
@@ -897,6 +1118,11 @@ def main() -> int:
     ap.add_argument("--micro-report", default=None, help="BenchmarkDotNet github-markdown report to include")
     ap.add_argument("--history", default=str(HERE / "HISTORY.md"), help="before/after notes to include if present")
     ap.add_argument("--cases", default="hit,fast,herd,memory,cold")
+    ap.add_argument("--dotnet-trace", default=shutil.which("dotnet-trace"))
+    ap.add_argument("--dotnet-counters", default=shutil.which("dotnet-counters"))
+    ap.add_argument("--no-profile", action="store_true", help="skip the profile of Porter (counters, trace)")
+    ap.add_argument("--gcdump", default=shutil.which("dotnet-gcdump"),
+                    help="dotnet-gcdump, used to induce a full GC before each RSS reading of the memory case")
     args = ap.parse_args()
     settings = Settings.make(args.quick)
     cases = set(args.cases.split(","))
@@ -995,6 +1221,11 @@ def main() -> int:
             log("case 4: thundering herd")
             data["cases"]["herd"] = herd_case(settings, caches, run_id)
 
+        if not args.no_profile and (args.dotnet_trace or args.dotnet_counters):
+            log("profile of Porter under load (separate runs: counters, then sampled CPU)")
+            data["profile"] = profile_porter(settings, c_porter, {"trace": args.dotnet_trace,
+                                                                  "counters": args.dotnet_counters}, workdir, logdir)
+
         # The rest needs the machine to itself as much as possible.
         for proc in (varnish, nginx, porter):
             procs.stop(proc)
@@ -1008,7 +1239,7 @@ def main() -> int:
                 "--shutdown-grace", "2"], logdir, cwd=workdir)
             wait_http(mem_port, "/fast", 90, porter_mem)
             c_mem = Contender("Porter", mem_port, porter_mem, mem_port, app_comm="node")
-            data["cases"]["memory"] = memory_case(settings, c_mem, run_id)
+            data["cases"]["memory"] = memory_case(settings, c_mem, run_id, args.gcdump, workdir)
             procs.stop(porter_mem)
 
         if "cold" in cases:
@@ -1016,7 +1247,10 @@ def main() -> int:
             data["cases"]["cold"] = cold_start_case(settings, procs, porter_cmd, workdir, logdir)
     finally:
         procs.stop_all()
-        # Keep the logs (and configs) for inspection; drop caches and data dirs.
+        # Keep the logs (and configs) for inspection; drop caches, data dirs and heap dumps.
+        for pattern in ("*.gcdump", "*.nettrace", "*.speedscope.json"):
+            for dump in workdir.glob(pattern):
+                dump.unlink()
         for child in workdir.iterdir():
             if child.is_dir() and child.name != "logs":
                 for sub in ("cache", "proxy_temp", "client_body"):

@@ -45,6 +45,29 @@ export PATH="$PATH:/usr/sbin:/sbin"
 command -v node >/dev/null || { echo "run.sh: node (Node.js) is required" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "run.sh: python3 is required" >&2; exit 1; }
 
+# .NET diagnostics tools from the NuGet tool feed, optional: dotnet-gcdump induces a full GC before each RSS reading
+# of the memory case; dotnet-counters and dotnet-trace profile Porter in separate runs after the measured ones.
+TOOLS="${XDG_CACHE_HOME:-$HOME/.cache}/porter-bench-tools"
+for tool in dotnet-gcdump dotnet-counters dotnet-trace; do
+  if command -v "$tool" >/dev/null 2>&1; then
+    path=$(command -v "$tool")
+  else
+    if [[ ! -x "$TOOLS/$tool" ]]; then
+      say "installing $tool into $TOOLS"
+      dotnet tool install --tool-path "$TOOLS" "$tool" >/dev/null || say "$tool unavailable: going on without it"
+    fi
+    path=""
+    [[ -x "$TOOLS/$tool" ]] && path="$TOOLS/$tool"
+  fi
+  if [[ -n "$path" ]]; then
+    case "$tool" in
+      dotnet-gcdump) HARNESS_ARGS+=(--gcdump "$path") ;;
+      dotnet-counters) HARNESS_ARGS+=(--dotnet-counters "$path") ;;
+      dotnet-trace) HARNESS_ARGS+=(--dotnet-trace "$path") ;;
+    esac
+  fi
+done
+
 MICRO_REPORT="$REPO/bench/Micro/RESULTS-micro.md"
 
 run_micro() {
