@@ -28,11 +28,11 @@ public static class Samples
     };
 
     /// <summary>The origin's answer to `/`: public, max-age=60, with a validator, as Node sends it.</summary>
-    public static HeaderDictionary OriginResponse(DateTimeOffset now) => new()
+    public static HeaderDictionary OriginResponse(DateTimeOffset now, string cacheControl = "public, max-age=60") => new()
     {
         ["Content-Type"] = "text/html; charset=utf-8",
         ["Content-Length"] = "2048",
-        ["Cache-Control"] = "public, max-age=60",
+        ["Cache-Control"] = cacheControl,
         ["ETag"] = "\"800-5f2a9c\"",
         ["Last-Modified"] = now.AddHours(-1).UtcDateTime.ToString("r"),
         ["Date"] = now.UtcDateTime.ToString("r"),
@@ -43,11 +43,12 @@ public static class Samples
 
     public static byte[] Body() => new byte[2048];
 
+    /// <summary>A stored entry of the page; max-age=3600 so it stays fresh however long a benchmark process runs.</summary>
     public static CachedResponse Entry(DateTimeOffset now)
     {
         var policy = new ResponsePolicy(Options, null);
         var request = BrowserRequest();
-        var response = OriginResponse(now);
+        var response = OriginResponse(now, "public, max-age=3600");
         var evaluation = policy.Evaluate("GET", request, 200, response, 2048, now, now);
         if (!evaluation.IsStorable)
             throw new InvalidOperationException($"sample response refused: {evaluation.Refusal}");
