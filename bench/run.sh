@@ -111,4 +111,6 @@ if [[ $MICRO -eq 1 ]]; then run_micro; fi
 ARGS=("${HARNESS_ARGS[@]}")
 [[ -f "$MICRO_REPORT" ]] && ARGS+=(--micro-report "$MICRO_REPORT")
 say "harness: python3 bench/harness.py ${ARGS[*]}"
-exec python3 bench/harness.py "${ARGS[@]}"
+# The interpreter itself (not a version-manager shim that would fork it), so signals reach the harness.
+PY=$(python3 -c "import sys; print(sys.executable)")
+exec "$PY" bench/harness.py "${ARGS[@]}"
