@@ -913,6 +913,14 @@ def write_results(path: Path, data: dict) -> None:
         "(`--max-pool-size 1`); nginx and Varnish proxy to one origin process of the same app. "
         "*origin reqs* counts requests that reached the origin during the measured runs.\n")
 
+    if data.get("verify"):
+        add("Cache check before the load (two GETs of `/` per cache; the second must not reach the origin):\n")
+        add("| contender | statuses | second response | origin requests for the two |\n|---|---|---|---:|")
+        for name, ver in data["verify"].items():
+            headers = ", ".join(f"`{k}: {v}`" for k, v in ver["second"].items()) or "(no cache header)"
+            add(f"| {name} | {', '.join(map(str, ver['status']))} | {headers} | {ver['origin_requests']} |")
+        add("")
+
     def case_table(key: str, heading: str, path: str, blurb: str) -> None:
         case = data["cases"][key]
         add(f"## {heading}\n")
