@@ -20,10 +20,13 @@ internal static class HeaderRules
 
     /// <summary>Field names the cache must not store or use to update a stored response.</summary>
     public static bool IsExcludedFromStorage(string name, HashSet<string>? connectionListed) =>
-        HopByHop.Contains(name)
+        IsHopByHop(name, connectionListed)
         || string.Equals(name, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) // served from the body length
-        || string.Equals(name, HeaderNames.Age, StringComparison.OrdinalIgnoreCase) // computed at serve time
-        || (connectionListed is not null && connectionListed.Contains(name));
+        || string.Equals(name, HeaderNames.Age, StringComparison.OrdinalIgnoreCase); // computed at serve time
+
+    /// <summary>Fields that belong to one connection (fixed hop-by-hop names and those listed in Connection).</summary>
+    public static bool IsHopByHop(string name, HashSet<string>? connectionListed) =>
+        HopByHop.Contains(name) || (connectionListed is not null && connectionListed.Contains(name));
 
     /// <summary>Names listed in Connection, which are hop-by-hop for this message; null when there are none.</summary>
     public static HashSet<string>? ConnectionListed(IHeaderDictionary headers)

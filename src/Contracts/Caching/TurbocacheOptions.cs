@@ -36,6 +36,10 @@ public sealed class TurbocacheOptions
     /// <summary>How long a key skips coalescing after its fill turned out to be uncacheable.</summary>
     public TimeSpan PassThroughTime { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a cache entity may go without messages before it passivates and releases its entries.</summary>
+    /// <remarks>The turbocache is an L1 cache of hot keys: an idle key's memory is worth more to the hot ones.</remarks>
+    public TimeSpan EntityIdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Problems with the settings, one sentence each; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -56,6 +60,8 @@ public sealed class TurbocacheOptions
             errors.Add($"Turbocache CoalesceWaitTimeout must be positive (got {CoalesceWaitTimeout}).");
         if (PassThroughTime < TimeSpan.Zero)
             errors.Add($"Turbocache PassThroughTime must not be negative (got {PassThroughTime}).");
+        if (EntityIdleTimeout <= TimeSpan.Zero)
+            errors.Add($"Turbocache EntityIdleTimeout must be positive (got {EntityIdleTimeout}).");
         if (!string.IsNullOrEmpty(CacheStatusHeader) && CacheStatusHeader.Any(c => c <= ' ' || c == ':' || c >= 127))
             errors.Add($"Turbocache CacheStatusHeader '{CacheStatusHeader}' is not a valid header name.");
         return errors;

@@ -43,6 +43,9 @@ public sealed class PorterOptions
     /// <summary>Cluster seed nodes (akka.tcp://porter@host:port); empty means this node forms a cluster of its own.</summary>
     public List<string> SeedNodes { get; set; } = new();
 
+    /// <summary>The management API (health, cluster members, pool, cache, metrics) on its own port.</summary>
+    public ManagementOptions Management { get; set; } = new();
+
     /// <summary>Turbocache settings for this node (its gateway's near cache and the cache entities it hosts).</summary>
     public TurbocacheOptions Turbocache { get; set; } = new();
 

@@ -57,6 +57,8 @@ public static class PorterCli
         }
         if (PortInUse(options.Address, options.Port))
             return Fail($"cannot listen on {options.Address}:{options.Port}: the address is already in use", ExitFailure);
+        if (options.Management.Port > 0 && PortInUse(options.Hostname, options.Management.Port))
+            return Fail($"cannot listen on {options.Hostname}:{options.Management.Port} for the management API: the address is already in use (--management-port)", ExitFailure);
 
         var app = StandaloneHost.Build(options);
         try

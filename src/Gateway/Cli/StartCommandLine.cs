@@ -26,6 +26,8 @@ public sealed class StartCommandLine
         new("--hostname", "Hostname", Scope.Node, Help: "address cluster members reach this node on (default 127.0.0.1)"),
         new("--remoting-port", "RemotingPort", Scope.Node, Help: "cluster remoting port (default 0: any free port)"),
         new("--seed-nodes", "SeedNodes", Scope.Node, IsList: true, Help: "comma-separated akka.tcp://porter@host:port seeds"),
+        new("--management-port", "Management:Port", Scope.Node, Help: "management API port on --hostname (default 8558, -1 = off)"),
+        new("--management-token", "Management:Token", Scope.Node, Help: "bearer token for mutating management routes"),
         new("--app-name", "Name", Scope.App, Help: "app name (default: the app folder's name)"),
         new("--app-type", "AppType", Scope.App, Help: "node | python | dotnet | command (default: detected)"),
         new("--app-start-command", "AppStartCommand", Scope.App, Help: "command that starts the app; it listens on $PORT"),

@@ -88,6 +88,11 @@ public static class PorterOptionsLoader
         foreach (var seed in options.SeedNodes)
             Require(Uri.TryCreate(seed, UriKind.Absolute, out var seedUri) && seedUri.Scheme == "akka.tcp" && seedUri.UserInfo == StandaloneHost.ActorSystemName,
                 $"--seed-nodes entry '{seed}' is not akka.tcp://{StandaloneHost.ActorSystemName}@host:port");
+        Require(options.Management.Port is >= -1 and <= 65535, $"--management-port must be between 0 and 65535 (or -1 for off), not {options.Management.Port}");
+        Require(options.Management.Port <= 0 || options.Management.Port != options.Port,
+            "--management-port must differ from --port: the management API never shares the public port");
+        Require(IPAddress.TryParse(options.Hostname, out _) || options.Hostname == "localhost",
+            $"--hostname '{options.Hostname}' is not an IP address");
         if (options.Turbocache.Validate() is [var cacheError, ..]) throw new UsageException(cacheError);
         foreach (var proxy in options.TrustedProxies)
             Require(IPAddress.TryParse(proxy, out _), $"--trusted-proxies entry '{proxy}' is not an IP address");

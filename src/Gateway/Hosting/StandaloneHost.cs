@@ -8,7 +8,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Data.Sqlite;
 using Porter.Contracts.Options;
+using Porter.CacheShard.Sharding;
+using Porter.Gateway.Caching;
 using Porter.Gateway.Edge;
+using Porter.Gateway.Management;
 using Porter.Workers.Dispatching;
 using Porter.Workers.Pool;
 
@@ -50,6 +53,7 @@ public static class StandaloneHost
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize == 0 ? null : options.MaxRequestBodySize;
             kestrel.Listen(ListenAddress(options.Address), options.Port);
+            kestrel.ListenForManagement(options, ListenAddress(options.Hostname));
         });
         // Kestrel drains in-flight requests, then app processes get SIGTERM and their grace period.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownGrace * 2 + 5));
@@ -59,6 +63,8 @@ public static class StandaloneHost
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<AppDispatcher>();
         builder.Services.AddSingleton<AppResolver>();
+        builder.Services.AddTurbocache(options.Turbocache);
+        builder.Services.AddManagement();
 
         builder.Services.AddAkka(ActorSystemName, (akka, services) => akka
             .ConfigureLoggers(loggers =>
@@ -80,13 +86,18 @@ public static class StandaloneHost
                 }
                 return Task.CompletedTask;
             })
+            .WithManagementHealthChecks()
+            .WithTurbocache(hostsEntities: true, options.Turbocache)
             .AddPoolManager());
 
         var app = builder.Build();
+        app.UseManagement();
+        app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseMiddleware<RequestGuardMiddleware>();
         app.UseMiddleware<AppResolutionMiddleware>();
         app.UseMiddleware<AppStaticFilesMiddleware>();
         app.UseMiddleware<ForwardedHeadersMiddleware>();
+        app.UseMiddleware<TurbocacheMiddleware>();
         var dispatcher = app.Services.GetRequiredService<AppDispatcher>();
         app.Run(context => dispatcher.DispatchAsync(context, context.Features.Get<ResolvedApp>()!.App));
         return app;

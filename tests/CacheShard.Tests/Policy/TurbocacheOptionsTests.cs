@@ -14,6 +14,14 @@ public sealed class TurbocacheOptionsTests
         Assert.Equal(256L << 20, options.MaxTotalBytes);
         Assert.Equal(TimeSpan.FromSeconds(1), options.NearCacheMaxStaleness);
         Assert.Equal("X-Cache", options.CacheStatusHeader);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.EntityIdleTimeout);
+    }
+
+    [Fact]
+    public void Entities_must_passivate_after_a_positive_idle_time()
+    {
+        var errors = new TurbocacheOptions { EntityIdleTimeout = TimeSpan.Zero }.Validate();
+        Assert.Contains(errors, e => e.Contains("EntityIdleTimeout", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -49,6 +49,7 @@ public sealed class InProcessNode : IAsyncDisposable
             DataDir = Repo.TempDir("node"),
             Apps = [app],
             ShutdownGrace = 5,
+            Management = { Port = Repo.FreePort() },
         };
         if (seed is not null) options.SeedNodes = [seed.SeedAddress];
         configure?.Invoke(options);

@@ -10,11 +10,17 @@ public sealed partial class PorterProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private PorterProcess(Process process, int port, string dataDir)
+    private PorterProcess(Process process, int port, int managementPort, string dataDir)
     {
         _process = process;
         Port = port;
+        ManagementPort = managementPort;
         DataDir = dataDir;
+        Management = new HttpClient(new SocketsHttpHandler { UseProxy = false })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{managementPort}/"),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
         Client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
         {
             BaseAddress = new Uri($"http://127.0.0.1:{port}/"),
@@ -23,6 +29,13 @@ public sealed partial class PorterProcess : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>The management API's port (every test node gets a free one instead of 8558).</summary>
+    public int ManagementPort { get; }
+
+    /// <summary>A client for the management API.</summary>
+    public HttpClient Management { get; }
+
     public string DataDir { get; }
     public int Pid => _process.Id;
     public HttpClient Client { get; }
@@ -40,6 +53,7 @@ public sealed partial class PorterProcess : IAsyncDisposable
         IDictionary<string, string>? environment = null, string? dataDir = null)
     {
         var port = Repo.FreePort();
+        var managementPort = Repo.FreePort();
         dataDir ??= Repo.TempDir("data");
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -54,10 +68,15 @@ public sealed partial class PorterProcess : IAsyncDisposable
         psi.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         psi.ArgumentList.Add("--data-dir");
         psi.ArgumentList.Add(dataDir);
+        if (!args.Contains("--management-port"))
+        {
+            psi.ArgumentList.Add("--management-port");
+            psi.ArgumentList.Add(managementPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
 
         var process = Process.Start(psi)!;
-        var porter = new PorterProcess(process, port, dataDir);
+        var porter = new PorterProcess(process, port, managementPort, dataDir);
         process.OutputDataReceived += (_, e) => porter.Append(e.Data);
         process.ErrorDataReceived += (_, e) => porter.Append(e.Data);
         process.BeginOutputReadLine();
@@ -126,6 +145,7 @@ public sealed partial class PorterProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
+        Management.Dispose();
         if (!_process.HasExited)
         {
             try { await StopAsync(TimeSpan.FromSeconds(30)); }

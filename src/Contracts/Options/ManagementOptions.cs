@@ -1,0 +1,11 @@
+namespace Porter.Contracts.Options;
+
+/// <summary>The management listener: served on the node's own address (<see cref="PorterOptions.Hostname"/>), never on the public port.</summary>
+public sealed class ManagementOptions
+{
+    /// <summary>Port of the management API (Akka Management's default); 0 lets the OS choose, -1 turns it off.</summary>
+    public int Port { get; set; } = 8558;
+
+    /// <summary>Bearer token that mutating routes require; without one they are disabled (403).</summary>
+    public string? Token { get; set; }
+}

@@ -1,0 +1,75 @@
+using System.Net;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OpenTelemetry.Metrics;
+using Porter.Contracts.Options;
+
+namespace Porter.Gateway.Management;
+
+/// <summary>
+/// The management API's wiring: its own Kestrel listener on the node address, a pipeline that only serves
+/// management routes there (the public pipeline never sees them), health checks and Prometheus metrics.
+/// </summary>
+public static class ManagementHosting
+{
+    private const string LivenessTag = "liveness";
+    private const string ReadinessTag = "ready";
+
+    /// <summary>Marks connections accepted on the management listener.</summary>
+    private sealed class ManagementConnection
+    {
+        public static readonly ManagementConnection Instance = new();
+    }
+
+    public static IServiceCollection AddManagement(this IServiceCollection services)
+    {
+        services.AddHealthChecks();
+        services.AddRouting();
+        services.AddSingleton<PorterMetrics>();
+        services.AddSingleton<BearerTokenFilter>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(PorterMetrics.MeterName)
+            .AddPrometheusExporter());
+        return services;
+    }
+
+    /// <summary>Liveness: the actor system runs. Readiness: this node is an Up cluster member.</summary>
+    public static AkkaConfigurationBuilder WithManagementHealthChecks(this AkkaConfigurationBuilder builder) => builder
+        .WithActorSystemLivenessCheck(tags: [LivenessTag])
+        .WithAkkaClusterReadinessCheck(tags: [ReadinessTag]);
+
+    /// <summary>Adds the management listener on the node's own address (never the public one) unless it is turned off.</summary>
+    public static void ListenForManagement(this KestrelServerOptions kestrel, PorterOptions options, IPAddress address)
+    {
+        if (options.Management.Port < 0) return;
+        kestrel.Listen(address, options.Management.Port, listen => listen.Use(next => connection =>
+        {
+            connection.Features.Set(ManagementConnection.Instance);
+            return next(connection);
+        }));
+    }
+
+    private static bool IsManagement(HttpContext context) => context.Features.Get<ManagementConnection>() is not null;
+
+    /// <summary>Branches management connections to the management routes before the public pipeline starts.</summary>
+    public static void UseManagement(this WebApplication app)
+    {
+        app.MapWhen(IsManagement, management =>
+        {
+            management.UseRouting();
+            management.UseEndpoints(routes =>
+            {
+                routes.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LivenessTag) });
+                routes.MapHealthChecks("/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
+                routes.MapClusterMembersApi();
+                routes.MapPrometheusScrapingEndpoint("/metrics");
+            });
+            management.Run(context =>
+                ManagementErrors.NotFound($"no management route {context.Request.Method} {context.Request.Path}").ExecuteAsync(context));
+        });
+    }
+}

@@ -1,0 +1,392 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Porter.CacheShard.Policy;
+using Porter.CacheShard.Sharding;
+using Porter.Contracts.Caching;
+using Porter.Contracts.Ids;
+using static Porter.CacheShard.Tests.TestHttp;
+
+namespace Porter.CacheShard.Tests.Sharding;
+
+/// <summary>The entity as a plain actor (no sharding), with a fake clock driving both "now" and the fill timer.</summary>
+public sealed class CacheEntityTests : TestKit
+{
+    private static readonly CacheKey Key = CacheKey.Create("blog", "http", "example.com", "/posts", "?page=1");
+    private static readonly TurbocacheOptions Defaults = new();
+
+    private readonly FakeTimeProvider _clock = new(T0);
+    private readonly TurbocacheStats _stats = new();
+    private readonly CacheMemoryLedger _ledger = new(Defaults);
+    private readonly TestProbe _published;
+
+    public CacheEntityTests() => _published = CreateTestProbe();
+
+    private TurbocacheSnapshot Counters => _stats.Snapshot(new AppName("blog"));
+
+    private IActorRef Entity(CacheKey? key = null, TurbocacheOptions? options = null, CacheMemoryLedger? ledger = null) =>
+        Sys.ActorOf(CacheEntity.Props((key ?? Key).Value,
+            new CacheEntitySettings(options ?? Defaults, ledger ?? _ledger, _stats, _clock, _published.Ref, NullLogger.Instance)));
+
+    private static CacheProtocol.Lookup Lookup(params string[] requestHeaders) => LookupOf(Key, requestHeaders);
+
+    private static CacheProtocol.Lookup LookupOf(CacheKey key, params string[] requestHeaders) =>
+        new(key, CacheEntryMapping.RequestHeaders(Headers(requestHeaders)), false);
+
+    private static CacheProtocol.Lookup Refresh(params string[] requestHeaders) =>
+        new(Key, CacheEntryMapping.RequestHeaders(Headers(requestHeaders)), true);
+
+    private static CacheProtocol.Store StoreOf(CachedResponse entry, CacheKey? key = null) =>
+        new(key ?? Key, CacheEntryMapping.ToData(entry));
+
+    private static CachedResponse Fresh(string body = "hello", DateTimeOffset? at = null) =>
+        Store(["Cache-Control: max-age=60"], body: body, responseTime: at);
+
+    private static CachedResponse Html(string body = "html", DateTimeOffset? at = null) =>
+        Store(["Cache-Control: max-age=60", "Vary: Accept"], ["Accept: text/html"], body: body, responseTime: at);
+
+    /// <summary>Sends the lookup from a new probe and returns the probe with the answer's outcome checked.</summary>
+    private (TestProbe Asker, CacheProtocol.LookupResult Result) Ask(IActorRef entity, CacheProtocol.Lookup lookup, LookupOutcome expected)
+    {
+        var asker = CreateTestProbe();
+        asker.Send(entity, lookup);
+        return (asker, Expect(asker, expected));
+    }
+
+    private static CacheProtocol.LookupResult Expect(TestProbe asker, LookupOutcome expected)
+    {
+        var result = asker.ExpectMsg<CacheProtocol.LookupResult>();
+        Assert.Equal(expected, result.Outcome);
+        return result;
+    }
+
+    /// <summary>Sends a lookup that will wait for the running fill, and returns once the entity has queued it.</summary>
+    private TestProbe Wait(IActorRef entity, CacheProtocol.Lookup lookup)
+    {
+        long before = Counters.CoalescedWaits;
+        var waiter = CreateTestProbe();
+        waiter.Send(entity, lookup);
+        AwaitCondition(() => Counters.CoalescedWaits == before + 1);
+        return waiter;
+    }
+
+    private static string BodyOf(CacheProtocol.LookupResult result) => System.Text.Encoding.UTF8.GetString(result.Entry!.Body);
+
+    [Fact]
+    public void Cold_key_makes_the_asker_the_filler_and_its_store_answers_later_lookups()
+    {
+        var entity = Entity();
+        var (filler, fill) = Ask(entity, Lookup(), LookupOutcome.Fill);
+        Assert.Null(fill.Entry);
+        Assert.Equal(Key, fill.Key);
+
+        filler.Send(entity, StoreOf(Fresh()));
+
+        Assert.Equal("hello", BodyOf(Ask(entity, Lookup(), LookupOutcome.Hit).Result));
+        Assert.Equal(1, Counters.Stores);
+        Assert.Equal(5, Counters.BytesHeld);
+        Assert.Equal(5, _ledger.TotalBytes);
+    }
+
+    [Fact]
+    public void Thirty_two_concurrent_misses_send_one_filler_and_serve_the_rest_from_its_store()
+    {
+        var entity = Entity();
+        var askers = Enumerable.Range(0, 32).Select(_ => CreateTestProbe()).ToArray();
+        Parallel.ForEach(askers, asker => asker.Send(entity, Lookup()));
+
+        AwaitCondition(() => Counters.CoalescedWaits == 31);
+        TestProbe? filler = null;
+        AwaitCondition(() => (filler = askers.FirstOrDefault(a => a.HasMessages)) is not null);
+        Expect(filler!, LookupOutcome.Fill);
+        filler!.Send(entity, StoreOf(Fresh("filled")));
+
+        // Every other asker's first answer is a hit, so none of them was also told to fill.
+        foreach (var waiter in askers.Where(a => a != filler))
+            Assert.Equal("filled", BodyOf(Expect(waiter, LookupOutcome.Hit)));
+        Assert.Equal(1, Counters.Stores);
+    }
+
+    [Fact]
+    public void Uncacheable_fill_sends_waiters_to_the_app_and_makes_the_key_pass_through_for_a_while()
+    {
+        var entity = Entity();
+        var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill);
+        var waiter = Wait(entity, Lookup());
+
+        filler.Send(entity, new CacheProtocol.FillAbandoned(Key, PassThrough: true));
+
+        Expect(waiter, LookupOutcome.Go);
+        Ask(entity, Lookup(), LookupOutcome.Go);
+        Ask(entity, Lookup(), LookupOutcome.Go); // nobody queues: still no filler
+        _clock.Advance(Defaults.PassThroughTime - TimeSpan.FromSeconds(1));
+        Ask(entity, Lookup(), LookupOutcome.Go);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Ask(entity, Lookup(), LookupOutcome.Fill);
+    }
+
+    [Fact]
+    public void Abandoned_fill_without_pass_through_lets_the_next_asker_fill()
+    {
+        var entity = Entity();
+        var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill);
+        var waiter = Wait(entity, Lookup());
+
+        filler.Send(entity, new CacheProtocol.FillAbandoned(Key, PassThrough: false));
+
+        Expect(waiter, LookupOutcome.Go);
+        Ask(entity, Lookup(), LookupOutcome.Fill);
+    }
+
+    [Fact]
+    public void Filler_that_never_reports_releases_its_waiters_after_the_coalesce_timeout()
+    {
+        var entity = Entity();
+        Ask(entity, Lookup(), LookupOutcome.Fill);
+        var waiter = Wait(entity, Lookup());
+
+        _clock.Advance(Defaults.CoalesceWaitTimeout - TimeSpan.FromSeconds(1));
+        Ask(entity, Refresh(), LookupOutcome.Go); // a bypassing request only fills when no fill runs: this one still does
+        _clock.Advance(TimeSpan.FromSeconds(1));
+
+        Expect(waiter, LookupOutcome.Go);
+        Ask(entity, Lookup(), LookupOutcome.Fill);
+    }
+
+    [Fact]
+    public void Stale_while_revalidate_sends_one_refresher_and_serves_the_others_stale()
+    {
+        var entity = Entity();
+        entity.Tell(StoreOf(Store(["Cache-Control: max-age=60, stale-while-revalidate=30"], body: "old")));
+        _clock.Advance(TimeSpan.FromSeconds(70));
+
+        var (refresher, refresh) = Ask(entity, Lookup(), LookupOutcome.StaleRefresh);
+        Assert.Equal("old", BodyOf(refresh));
+        Assert.Equal("old", BodyOf(Ask(entity, Lookup(), LookupOutcome.Hit).Result));
+        Assert.Equal("old", BodyOf(Ask(entity, Lookup(), LookupOutcome.Hit).Result));
+
+        refresher.Send(entity, StoreOf(Fresh("new", at: T0.AddSeconds(70))));
+
+        Assert.Equal("new", BodyOf(Ask(entity, Lookup(), LookupOutcome.Hit).Result));
+        Assert.Equal(0, Counters.CoalescedWaits);
+    }
+
+    [Fact]
+    public void Stale_entry_with_a_validator_is_revalidated_by_one_asker_while_others_wait()
+    {
+        var entity = Entity();
+        entity.Tell(StoreOf(Store(["Cache-Control: max-age=60", "ETag: \"v1\""], body: "v1")));
+        _clock.Advance(TimeSpan.FromSeconds(61));
+
+        var (revalidator, revalidate) = Ask(entity, Lookup(), LookupOutcome.Revalidate);
+        Assert.Contains(revalidate.Entry!.Headers, h => h.Name == "ETag" && h.Values[0] == "\"v1\"");
+        var waiter = Wait(entity, Lookup());
+
+        // A 304 refreshed the entry: the gateway stores it again, received now.
+        revalidator.Send(entity, StoreOf(Store(["Cache-Control: max-age=60", "ETag: \"v1\""], body: "v1", responseTime: T0.AddSeconds(61))));
+
+        Assert.Equal("v1", BodyOf(Expect(waiter, LookupOutcome.Hit)));
+    }
+
+    [Fact]
+    public void Filler_is_handed_the_stale_entry_while_stale_if_error_allows_it()
+    {
+        var entity = Entity();
+        entity.Tell(StoreOf(Store(["Cache-Control: max-age=60, stale-if-error=600"], body: "fallback")));
+        _clock.Advance(TimeSpan.FromSeconds(120));
+
+        var (filler, fill) = Ask(entity, Lookup(), LookupOutcome.Fill);
+        Assert.Equal("fallback", BodyOf(fill));
+        filler.Send(entity, new CacheProtocol.FillAbandoned(Key, PassThrough: false)); // the app failed
+
+        _clock.Advance(TimeSpan.FromSeconds(600)); // past max-age + stale-if-error
+        Assert.Null(Ask(entity, Lookup(), LookupOutcome.Fill).Result.Entry);
+    }
+
+    [Fact]
+    public void Bypassing_request_fills_when_idle_and_goes_to_the_app_while_a_fill_runs()
+    {
+        var entity = Entity();
+        var (refresher, _) = Ask(entity, Refresh(), LookupOutcome.Fill);
+        Ask(entity, Refresh(), LookupOutcome.Go);
+        var waiter = Wait(entity, Lookup());
+
+        refresher.Send(entity, StoreOf(Fresh()));
+
+        Expect(waiter, LookupOutcome.Hit);
+    }
+
+    [Fact]
+    public void Variants_are_kept_apart_and_a_store_of_one_sends_waiters_for_another_to_the_app()
+    {
+        var entity = Entity();
+        var (filler, _) = Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Fill);
+        var jsonWaiter = Wait(entity, Lookup("Accept: application/json"));
+
+        filler.Send(entity, StoreOf(Html()));
+
+        Expect(jsonWaiter, LookupOutcome.Go);
+        Assert.Equal("html", BodyOf(Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Hit).Result));
+        Ask(entity, Lookup("Accept: application/json"), LookupOutcome.Fill);
+    }
+
+    [Fact]
+    public void Fresh_variant_is_served_even_while_the_key_is_pass_through()
+    {
+        var entity = Entity();
+        entity.Tell(StoreOf(Html()));
+        var (filler, _) = Ask(entity, Lookup("Accept: application/json"), LookupOutcome.Fill);
+        filler.Send(entity, new CacheProtocol.FillAbandoned(Key, PassThrough: true));
+
+        Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Hit);
+        Ask(entity, Lookup("Accept: application/json"), LookupOutcome.Go);
+    }
+
+    [Fact]
+    public void Entry_not_shared_with_authorization_never_answers_an_authorized_request()
+    {
+        var entity = Entity();
+        entity.Tell(StoreOf(Fresh("anonymous")));
+        var (filler, fill) = Ask(entity, Lookup("Authorization: Bearer t"), LookupOutcome.Fill);
+        Assert.Null(fill.Entry);
+        Ask(entity, Lookup(), LookupOutcome.Hit); // others still hit it
+
+        filler.Send(entity, StoreOf(Store(["Cache-Control: public, max-age=60"], ["Authorization: Bearer t"], body: "public")));
+
+        Assert.Equal("public", BodyOf(Ask(entity, Lookup("Authorization: Bearer t"), LookupOutcome.Hit).Result));
+    }
+
+    [Fact]
+    public void Variant_cap_evicts_the_least_recently_used_variant()
+    {
+        var entity = Entity();
+        CachedResponse Variant(int i) => Store(["Cache-Control: max-age=60", "Vary: X-V"], [$"X-V: {i}"], body: $"v{i}");
+        for (int i = 0; i < CacheEntity.MaxVariants; i++)
+            entity.Tell(StoreOf(Variant(i)));
+        Ask(entity, Lookup("X-V: 0"), LookupOutcome.Hit); // the oldest stored, but now the most recently used
+
+        entity.Tell(StoreOf(Variant(CacheEntity.MaxVariants)));
+
+        Ask(entity, Lookup("X-V: 1"), LookupOutcome.Fill);
+        Ask(entity, Lookup("X-V: 0"), LookupOutcome.Hit);
+        Ask(entity, Lookup($"X-V: {CacheEntity.MaxVariants}"), LookupOutcome.Hit);
+        Assert.Equal(1, Counters.Evictions);
+        long kept = Enumerable.Range(0, CacheEntity.MaxVariants + 1).Where(i => i != 1).Sum(i => $"v{i}".Length);
+        Assert.Equal(kept, Counters.BytesHeld);
+        Assert.Equal(kept, _ledger.TotalBytes);
+    }
+
+    [Fact]
+    public void Storing_an_equal_variant_replaces_it()
+    {
+        var entity = Entity();
+        entity.Tell(StoreOf(Fresh("first")));
+        entity.Tell(StoreOf(Fresh("second!")));
+        Assert.Equal("second!", BodyOf(Ask(entity, Lookup(), LookupOutcome.Hit).Result));
+        Assert.Equal(7, Counters.BytesHeld);
+        Assert.Equal(7, _ledger.TotalBytes);
+    }
+
+    [Fact]
+    public void Invalidate_drops_every_variant_replies_and_publishes_to_the_near_caches()
+    {
+        var entity = Entity();
+        entity.Tell(StoreOf(Html()));
+        entity.Tell(StoreOf(Store(["Cache-Control: max-age=60", "Vary: Accept"], ["Accept: application/json"], body: "json")));
+        var purger = CreateTestProbe();
+
+        purger.Send(entity, new CacheProtocol.Invalidate(Key));
+
+        Assert.Equal(Key, purger.ExpectMsg<CacheProtocol.Invalidated>().Key);
+        var publish = _published.ExpectMsg<Publish>();
+        Assert.Equal(CacheTopics.Invalidations, publish.Topic);
+        Assert.Equal(new CacheProtocol.Invalidated(Key), publish.Message);
+        Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Fill);
+        Assert.Equal(2, Counters.Invalidations);
+        Assert.Equal(0, Counters.BytesHeld);
+        Assert.Equal(0, _ledger.TotalBytes);
+    }
+
+    [Fact]
+    public void Response_requested_before_an_invalidation_is_not_stored()
+    {
+        var entity = Entity();
+        var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill);
+        var waiter = Wait(entity, Lookup());
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        var purger = CreateTestProbe();
+        purger.Send(entity, new CacheProtocol.Invalidate(Key));
+        purger.ExpectMsg<CacheProtocol.Invalidated>();
+
+        // The app answered a request sent at T0, before the unsafe request that changed the resource.
+        filler.Send(entity, StoreOf(Store(["Cache-Control: max-age=60"], requestTime: T0, responseTime: T0.AddSeconds(1))));
+
+        Expect(waiter, LookupOutcome.Go);
+        Ask(entity, Lookup(), LookupOutcome.Fill);
+        Assert.Equal(0, Counters.Stores);
+    }
+
+    [Fact]
+    public void Entry_over_the_body_limit_is_not_stored()
+    {
+        var entity = Entity(options: new TurbocacheOptions { MaxBodyBytes = 4 });
+        entity.Tell(StoreOf(Fresh("hello")));
+        Ask(entity, Lookup(), LookupOutcome.Fill);
+        Assert.Equal(0, _ledger.TotalBytes);
+    }
+
+    [Fact]
+    public void Node_memory_bound_evicts_the_least_recently_used_entity()
+    {
+        var options = new TurbocacheOptions { MaxBodyBytes = 10, MaxTotalBytes = 10 };
+        var ledger = new CacheMemoryLedger(options);
+        var keyA = CacheKey.Create("blog", "http", "example.com", "/a", null);
+        var keyB = CacheKey.Create("blog", "http", "example.com", "/b", null);
+        var a = Entity(keyA, options, ledger);
+        var b = Entity(keyB, options, ledger);
+        a.Tell(StoreOf(Fresh("aaaaaa"), keyA));
+        Ask(a, LookupOf(keyA), LookupOutcome.Hit);
+
+        b.Tell(StoreOf(Fresh("bbbbbb"), keyB));
+        Ask(b, LookupOf(keyB), LookupOutcome.Hit); // b's store has run, and with it the eviction of a
+
+        Ask(a, LookupOf(keyA), LookupOutcome.Fill);
+        Assert.Equal(1, Counters.Evictions);
+        Assert.Equal(6, Counters.BytesHeld);
+        Assert.Equal(6, ledger.TotalBytes);
+    }
+
+    [Fact]
+    public void Stopping_sends_waiters_to_the_app_and_releases_the_bytes()
+    {
+        var entity = Entity();
+        entity.Tell(StoreOf(Html()));
+        Ask(entity, Lookup("Accept: application/json"), LookupOutcome.Fill);
+        var waiter = Wait(entity, Lookup("Accept: application/json"));
+        Watch(entity);
+
+        entity.Tell(PoisonPill.Instance); // what sharding sends on passivation
+
+        Expect(waiter, LookupOutcome.Go);
+        ExpectTerminated(entity);
+        Assert.Equal(0, Counters.BytesHeld);
+        Assert.Equal(0, _ledger.TotalBytes);
+    }
+
+    [Fact]
+    public void Entry_that_no_request_can_use_is_dropped_on_the_next_store()
+    {
+        var entity = Entity();
+        entity.Tell(StoreOf(Store(["Cache-Control: max-age=60", "Vary: Accept"], ["Accept: text/plain"], body: "gone")));
+        _clock.Advance(TimeSpan.FromSeconds(61)); // stale, no validator, no stale window
+
+        entity.Tell(StoreOf(Html(at: T0.AddSeconds(61))));
+
+        Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Hit);
+        Assert.Equal(4, Counters.BytesHeld);
+        Assert.Equal(4, _ledger.TotalBytes);
+    }
+}

@@ -1,0 +1,197 @@
+using System.Collections.Immutable;
+using System.Runtime.Serialization;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Serialization;
+using Akka.TestKit.Xunit2;
+using Porter.Contracts.Caching;
+using Porter.Contracts.Ids;
+using Porter.Contracts.Serialization;
+
+namespace Porter.Contracts.Tests.Serialization;
+
+/// <summary>
+/// Every turbocache message survives the binary serializer, called directly and through the actor system's binding to
+/// <see cref="ICacheMessage"/> (the binding Akka.Hosting's <c>WithCustomSerializer</c> sets up). Records hold arrays,
+/// which compare by reference, so messages are compared field by field.
+/// </summary>
+public sealed class CacheProtocolSerializerTests : TestKit
+{
+    private static readonly CacheKey Key = CacheKey.Create("blog", "https", "Example.com:443", "/posts/é", "?page=1&x=%20");
+    private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    public CacheProtocolSerializerTests()
+        : base(ActorSystemSetup.Create(SerializationSetup.Create(system => ImmutableHashSet.Create(SerializerDetails.Create(
+            "porter-cache", new CacheProtocolSerializer(system), ImmutableHashSet.Create(typeof(ICacheMessage)))))))
+    {
+    }
+
+    private static HeaderField[] RequestHeaders =>
+    [
+        new("Accept", ["text/html", "application/json"]),
+        new("Cookie", ["level=admin; theme=dark"]),
+        new("X-Empty", []),
+        new("X-Blank", [""]),
+    ];
+
+    private static CacheEntryData Entry(byte[]? body = null, byte flags = 6) => new(
+        200,
+        [new("Date", ["Sat, 01 Mar 2025 12:00:00 GMT"]), new("Cache-Control", ["max-age=60, stale-if-error=30"]), new("X-Multi", ["a", "b"])],
+        body ?? [0, 1, 2, 255, 128, 10, 13],
+        new VariantData(["accept", "x-requested-with"], ["text/html", null], "level", "admin"),
+        T0.AddSeconds(-2),
+        T0,
+        T0.AddSeconds(-5),
+        TimeSpan.FromSeconds(7),
+        TimeSpan.FromSeconds(60),
+        TimeSpan.FromSeconds(30),
+        TimeSpan.FromTicks(123456789),
+        flags);
+
+    public static TheoryData<string> MessageNames => new()
+    {
+        "lookup", "refresh-lookup", "hit", "fill-without-entry", "fill-with-fallback", "go", "stale-refresh", "revalidate",
+        "store", "store-empty-anonymous", "fill-abandoned", "fill-abandoned-pass-through", "invalidate", "invalidated",
+    };
+
+    private static ICacheMessage Message(string name) => name switch
+    {
+        "lookup" => new CacheProtocol.Lookup(Key, RequestHeaders, false),
+        "refresh-lookup" => new CacheProtocol.Lookup(Key, [], true),
+        "hit" => new CacheProtocol.LookupResult(Key, LookupOutcome.Hit, Entry()),
+        "fill-without-entry" => new CacheProtocol.LookupResult(Key, LookupOutcome.Fill, null),
+        "fill-with-fallback" => new CacheProtocol.LookupResult(Key, LookupOutcome.Fill, Entry()),
+        "go" => new CacheProtocol.LookupResult(Key, LookupOutcome.Go, null),
+        "stale-refresh" => new CacheProtocol.LookupResult(Key, LookupOutcome.StaleRefresh, Entry()),
+        "revalidate" => new CacheProtocol.LookupResult(Key, LookupOutcome.Revalidate, Entry(flags: 3)),
+        "store" => new CacheProtocol.Store(Key, Entry()),
+        "store-empty-anonymous" => new CacheProtocol.Store(Key, Entry(body: []) with
+        {
+            StatusCode = 204,
+            Headers = [],
+            Variant = new VariantData([], [], null, null),
+            Flags = 0,
+        }),
+        "fill-abandoned" => new CacheProtocol.FillAbandoned(Key, false),
+        "fill-abandoned-pass-through" => new CacheProtocol.FillAbandoned(Key, true),
+        "invalidate" => new CacheProtocol.Invalidate(Key),
+        "invalidated" => new CacheProtocol.Invalidated(Key),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(MessageNames))]
+    public void Round_trips_through_the_serializer(string name)
+    {
+        var serializer = new CacheProtocolSerializer((ExtendedActorSystem)Sys);
+        var message = Message(name);
+
+        var bytes = serializer.ToBinary(message);
+        var copy = serializer.FromBinary(bytes, serializer.Manifest(message));
+
+        AssertSameMessage(message, copy);
+    }
+
+    [Theory]
+    [MemberData(nameof(MessageNames))]
+    public void Round_trips_through_the_actor_systems_binding(string name)
+    {
+        var message = Message(name);
+        var serialization = Sys.Serialization;
+
+        var serializer = serialization.FindSerializerFor(message);
+        Assert.IsType<CacheProtocolSerializer>(serializer);
+        Assert.Equal(CacheProtocolSerializer.Id, serializer.Identifier);
+        var bytes = serialization.Serialize(message);
+        var copy = serialization.Deserialize(bytes, serializer.Identifier, Akka.Serialization.Serialization.ManifestFor(serializer, message));
+
+        AssertSameMessage(message, copy);
+    }
+
+    [Fact]
+    public void Bodies_travel_as_raw_bytes()
+    {
+        var body = new byte[64 * 1024];
+        new Random(42).NextBytes(body);
+        var serializer = new CacheProtocolSerializer((ExtendedActorSystem)Sys);
+
+        var bytes = serializer.ToBinary(new CacheProtocol.Store(Key, Entry(body)));
+
+        Assert.InRange(bytes.Length, body.Length, body.Length + 512); // no base64 or JSON inflation
+    }
+
+    [Fact]
+    public void Unknown_manifest_is_a_serialization_error()
+    {
+        var serializer = new CacheProtocolSerializer((ExtendedActorSystem)Sys);
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(serializer.ToBinary(new CacheProtocol.Invalidate(Key)), "zz"));
+    }
+
+    [Fact]
+    public void Foreign_message_is_refused()
+    {
+        var serializer = new CacheProtocolSerializer((ExtendedActorSystem)Sys);
+        Assert.Throws<ArgumentException>(() => serializer.Manifest("not a cache message"));
+    }
+
+    private static void AssertSameMessage(ICacheMessage expected, object actual)
+    {
+        Assert.IsType(expected.GetType(), actual);
+        Assert.Equal(expected.Key, ((ICacheMessage)actual).Key);
+        switch (expected)
+        {
+            case CacheProtocol.Lookup lookup:
+                var lookupCopy = (CacheProtocol.Lookup)actual;
+                AssertSameHeaders(lookup.RequestHeaders, lookupCopy.RequestHeaders);
+                Assert.Equal(lookup.Refresh, lookupCopy.Refresh);
+                break;
+            case CacheProtocol.LookupResult result:
+                var resultCopy = (CacheProtocol.LookupResult)actual;
+                Assert.Equal(result.Outcome, resultCopy.Outcome);
+                if (result.Entry is null)
+                    Assert.Null(resultCopy.Entry);
+                else
+                    AssertSameEntry(result.Entry, resultCopy.Entry!);
+                break;
+            case CacheProtocol.Store store:
+                AssertSameEntry(store.Entry, ((CacheProtocol.Store)actual).Entry);
+                break;
+            case CacheProtocol.FillAbandoned abandoned:
+                Assert.Equal(abandoned.PassThrough, ((CacheProtocol.FillAbandoned)actual).PassThrough);
+                break;
+            default:
+                // Invalidate and Invalidated carry only the key, so the records compare by value.
+                Assert.Equal(expected, actual);
+                break;
+        }
+    }
+
+    private static void AssertSameEntry(CacheEntryData expected, CacheEntryData actual)
+    {
+        Assert.Equal(expected.StatusCode, actual.StatusCode);
+        AssertSameHeaders(expected.Headers, actual.Headers);
+        Assert.Equal(expected.Body, actual.Body);
+        Assert.Equal(expected.Variant.HeaderNames, actual.Variant.HeaderNames);
+        Assert.Equal(expected.Variant.HeaderValues, actual.Variant.HeaderValues);
+        Assert.Equal(expected.Variant.CookieName, actual.Variant.CookieName);
+        Assert.Equal(expected.Variant.CookieValue, actual.Variant.CookieValue);
+        Assert.Equal(expected.RequestTime, actual.RequestTime);
+        Assert.Equal(expected.ResponseTime, actual.ResponseTime);
+        Assert.Equal(expected.Date, actual.Date);
+        Assert.Equal(expected.AgeValue, actual.AgeValue);
+        Assert.Equal(expected.FreshnessLifetime, actual.FreshnessLifetime);
+        Assert.Equal(expected.StaleWhileRevalidate, actual.StaleWhileRevalidate);
+        Assert.Equal(expected.StaleIfError, actual.StaleIfError);
+        Assert.Equal(expected.Flags, actual.Flags);
+    }
+
+    private static void AssertSameHeaders(HeaderField[] expected, HeaderField[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i].Name, actual[i].Name);
+            Assert.Equal(expected[i].Values, actual[i].Values);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Porter.Integration.Tests.Infrastructure;
+
+namespace Porter.Integration.Tests.Management;
+
+/// <summary>One node with a management token, its management API on its own port.</summary>
+public sealed class ManagedNodeFixture : IAsyncLifetime
+{
+    public const string Token = "test-management-token-123";
+
+    public PorterProcess Porter { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Porter = await PorterProcess.StartAsync([Repo.TestApp], environment: new Dictionary<string, string> { ["PORTER__MANAGEMENT__TOKEN"] = Token });
+
+    public async Task DisposeAsync() => await Porter.DisposeAsync();
+}
+
+public sealed class ManagementApiTests(ManagedNodeFixture fixture) : IClassFixture<ManagedNodeFixture>
+{
+    private HttpClient Management => fixture.Porter.Management;
+
+    private async Task<JsonElement> JsonAsync(string path)
+    {
+        using var response = await Management.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    }
+
+    [Fact]
+    public async Task Alive_and_ready_answer_200_once_the_node_is_up()
+    {
+        using var alive = await Management.GetAsync("/alive");
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        await Poll.UntilAsync(async () => (await Management.GetAsync("/ready")).StatusCode == HttpStatusCode.OK ? "" : null,
+            TimeSpan.FromSeconds(30), "/ready");
+    }
+
+    [Fact]
+    public async Task Members_lists_this_node_up_with_all_three_roles()
+    {
+        var doc = await JsonAsync("/cluster/members");
+        var self = doc.GetProperty("selfNode").GetString();
+        Assert.StartsWith("akka.tcp://porter@127.0.0.1:", self);
+        Assert.Equal(self, doc.GetProperty("leader").GetString());
+        Assert.Equal(self, doc.GetProperty("oldest").GetString());
+        var member = Assert.Single(doc.GetProperty("members").EnumerateArray());
+        Assert.Equal("Up", member.GetProperty("status").GetString());
+        Assert.Equal(["cache", "gateway", "worker"], member.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+        Assert.Empty(doc.GetProperty("unreachable").EnumerateArray());
+
+        var one = await JsonAsync("/cluster/members/" + Uri.EscapeDataString(self!));
+        Assert.Equal(self, one.GetProperty("node").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_or_malformed_member_addresses_are_404_and_400_with_json()
+    {
+        using var unknown = await Management.GetAsync("/cluster/members/" + Uri.EscapeDataString("akka.tcp://porter@127.0.0.9:1"));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.True(JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement.TryGetProperty("error", out _));
+        using var malformed = await Management.GetAsync("/cluster/members/not-an-address");
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        using var region = await Management.GetAsync("/cluster/shards/no-such-region");
+        Assert.Equal(HttpStatusCode.NotFound, region.StatusCode);
+    }
+
+    [Fact]
+    public async Task Mutating_routes_refuse_without_the_token_and_check_the_operation_with_it()
+    {
+        var self = (await JsonAsync("/cluster/members")).GetProperty("selfNode").GetString()!;
+        var path = "/cluster/members/" + Uri.EscapeDataString(self);
+
+        using var noToken = await Management.PutAsync(path, new FormUrlEncodedContent([new("operation", "leave")]));
+        Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+
+        var wrong = new HttpRequestMessage(HttpMethod.Put, path) { Content = new FormUrlEncodedContent([new("operation", "leave")]) };
+        wrong.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "wrong-token");
+        using var wrongResponse = await Management.SendAsync(wrong);
+        Assert.Equal(HttpStatusCode.Forbidden, wrongResponse.StatusCode);
+
+        var badOperation = new HttpRequestMessage(HttpMethod.Put, path) { Content = new FormUrlEncodedContent([new("operation", "explode")]) };
+        badOperation.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ManagedNodeFixture.Token);
+        using var badResponse = await Management.SendAsync(badOperation);
+        Assert.Equal(HttpStatusCode.BadRequest, badResponse.StatusCode);
+
+        var delete = new HttpRequestMessage(HttpMethod.Delete, path);
+        using var deleteNoToken = await Management.SendAsync(delete);
+        Assert.Equal(HttpStatusCode.Unauthorized, deleteNoToken.StatusCode);
+        // The node is still a member: nothing was done without the token.
+        Assert.Single((await JsonAsync("/cluster/members")).GetProperty("members").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Metrics_parse_as_prometheus_text_and_count_requests()
+    {
+        using (await fixture.Porter.Client.GetAsync("/pid")) { }
+        using var response = await Management.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        var samples = PrometheusText.Parse(text);
+        Assert.Contains(samples, s => s.Name.StartsWith("porter_requests", StringComparison.Ordinal) && s.Labels.GetValueOrDefault("app") == "testapp" && s.Value >= 1);
+        Assert.Contains(samples, s => s.Name.StartsWith("porter_cluster_members", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Management_routes_are_not_served_on_the_public_port()
+    {
+        using var response = await fixture.Porter.Client.GetAsync("/cluster/members");
+        Assert.DoesNotContain("selfNode", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Seed_nodes_answer_in_the_bootstrap_shape()
+    {
+        var doc = await JsonAsync("/bootstrap/seed-nodes");
+        var self = doc.GetProperty("selfNode").GetString();
+        var seed = Assert.Single(doc.GetProperty("seedNodes").EnumerateArray());
+        Assert.Equal(self, seed.GetProperty("node").GetString());
+        Assert.Equal("Up", seed.GetProperty("status").GetString());
+    }
+}
