@@ -748,7 +748,7 @@ def cold_start_case(settings: Settings, procs: Procs, porter_cmd: list[str], wor
         port = free_port()
         data = workdir / f"cold-{i}"
         argv = porter_cmd + ["start", str(REPO / "examples" / "hello-node"), "--port", str(port), "--address",
-                             "127.0.0.1", "--data-dir", str(data), "--shutdown-grace", "2"]
+                             "127.0.0.1", "--data-dir", str(data), "--shutdown-grace", "2", "--management-port", "0"]
         proc = procs.start(f"porter-cold-{i}", argv, logdir, cwd=workdir)
         t0 = proc.started
         try:
@@ -1195,7 +1195,7 @@ def main() -> int:
         porter = procs.start("porter", porter_cmd + [
             "start", str(HERE / "origin"), "--port", str(porter_port), "--address", "127.0.0.1",
             "--data-dir", str(porter_data), "--max-pool-size", "1", "--min-instances", "1",
-            "--shutdown-grace", "2"], logdir, cwd=workdir)
+            "--shutdown-grace", "2", "--management-port", "0"], logdir, cwd=workdir)
 
         wait_http(nginx_port, "/fast", 20, nginx)
         wait_http(varnish_port, "/fast", 30, varnish)
@@ -1257,7 +1257,7 @@ def main() -> int:
             porter_mem = procs.start("porter-mem", porter_cmd + [
                 "start", str(HERE / "origin"), "--port", str(mem_port), "--address", "127.0.0.1",
                 "--data-dir", str(workdir / "porter-mem-data"), "--max-pool-size", "1", "--min-instances", "1",
-                "--shutdown-grace", "2"], logdir, cwd=workdir)
+                "--shutdown-grace", "2", "--management-port", "0"], logdir, cwd=workdir)
             wait_http(mem_port, "/fast", 90, porter_mem)
             c_mem = Contender("Porter", mem_port, porter_mem, mem_port, app_comm="node")
             data["cases"]["memory"] = memory_case(settings, c_mem, run_id, args.gcdump, workdir)
