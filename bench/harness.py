@@ -539,16 +539,17 @@ def gc_snapshot(gcdump: str | None, pid: int, out: Path) -> dict | None:
         return None
     heap = re.search(r"([\d,]+)\s+GC Heap bytes", report)
     objects = re.search(r"([\d,]+)\s+GC Heap objects", report)
+    # gcdump report rows: average bytes per object, object count, type (sizes over 1K/10K/... in their own rows).
     types = []
     for line in report.splitlines():
         m = re.match(r"\s*([\d,]+)\s+([\d,]+)\s+(.+?)\s+\[", line)
         if m:
-            types.append({"bytes": int(m.group(1).replace(",", "")), "count": int(m.group(2).replace(",", "")),
-                          "type": m.group(3)})
+            size, count = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+            types.append({"bytes_each": size, "count": count, "approx_total": size * count, "type": m.group(3)})
     return {
         "heap_bytes": int(heap.group(1).replace(",", "")) if heap else None,
         "heap_objects": int(objects.group(1).replace(",", "")) if objects else None,
-        "top_types": sorted(types, key=lambda t: -t["bytes"])[:15],
+        "top_types_v2": sorted(types, key=lambda t: -t["approx_total"])[:25],
     }
 
 
@@ -1008,11 +1009,13 @@ def write_results(path: Path, data: dict) -> None:
         add("RSS also holds the GC's free space and budget headroom, so it tends to overstate the steady-state "
             "cost; if the sample shows entries were not kept, the figure is not a per-entry cost. gcdump's heap "
             "total can be incomplete on very large heaps (its own warning before .NET 11).\n")
-        if mem.get("gc_after") and mem["gc_after"].get("top_types"):
+        if mem.get("gc_after") and mem["gc_after"].get("top_types_v2"):
+            n = mem["entries"]
             add("<details><summary>Largest types on the heap after the fill (gcdump)</summary>\n")
-            add("| bytes | count | type |\n|---:|---:|---|")
-            for t in mem["gc_after"]["top_types"]:
-                add(f"| {t['bytes']:,} | {t['count']:,} | `{t['type']}` |")
+            add("| ≈ total | per entry | B each | count | type |\n|---:|---:|---:|---:|---|")
+            for t in mem["gc_after"]["top_types_v2"]:
+                add(f"| {t['approx_total']:,} | {t['approx_total'] / n:,.0f} | {t['bytes_each']:,} | {t['count']:,} | "
+                    f"`{t['type']}` |")
             add("\n</details>\n")
     cold = data["cases"].get("cold")
     add("## 6. Cold start\n")
@@ -1080,7 +1083,6 @@ def write_results(path: Path, data: dict) -> None:
         add("Not run in this invocation (run `bench/run.sh --micro-only` or see bench/README.md).\n")
 
     if data.get("history"):
-        add("## Before / after\n")
         add(data["history"].strip() + "\n")
 
     path.write_text("\n".join(lines) + "\n")
@@ -1126,7 +1128,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     ap.add_argument("--json", default=str(HERE / "results.json"))
     ap.add_argument("--micro-report", default=None, help="BenchmarkDotNet github-markdown report to include")
-    ap.add_argument("--history", default=str(HERE / "HISTORY.md"), help="before/after notes to include if present")
+    ap.add_argument("--history", default=str(HERE / "NOTES.md"), help="notes (before/after, profiling) to include if present")
     ap.add_argument("--cases", default="hit,fast,herd,memory,cold")
     ap.add_argument("--dotnet-trace", default=shutil.which("dotnet-trace"))
     ap.add_argument("--dotnet-counters", default=shutil.which("dotnet-counters"))
