@@ -120,7 +120,9 @@ internal sealed class CacheExchange(
                 policy.Counters.RecordRefusal(capture.Overflowed ? RefusalReason.BodyTooLarge : RefusalReason.IncompleteBody);
             // Waiters should not queue behind a key whose answers cannot be stored; a refusal caused by this
             // request (its Authorization, no-store or vary cookie) says nothing about the key's other requests.
-            Release(passThrough: _evaluated && !_evaluation.IsStorable && !IsCausedByRequest(_evaluation.Refusal));
+            var passThrough = _evaluated && !_evaluation.IsStorable && !IsCausedByRequest(_evaluation.Refusal);
+            if (passThrough) owner.PassThrough.Mark(key, owner.Clock.GetUtcNow());
+            Release(passThrough);
         }
         finally
         {
@@ -140,6 +142,7 @@ internal sealed class CacheExchange(
 
     private void Store(CachedResponse entry, DateTimeOffset now)
     {
+        owner.PassThrough.Clear(key);
         owner.Near.Set(key, entry, now);
         owner.Entities.Tell(new CacheProtocol.Store(key, CacheEntryMapping.ToData(entry)));
         _reported = true;

@@ -31,6 +31,7 @@ public sealed class TurbocacheMiddleware
     private readonly FrozenDictionary<string, AppCachePolicy> _apps;
     private readonly string? _statusHeader;
     private readonly TimeSpan _lookupTimeout;
+    private readonly PassThroughKeys _passThrough;
 
     public TurbocacheMiddleware(RequestDelegate next, TurbocacheOptions options, AppResolver apps, NearResponseCache near,
         TurbocacheStats stats, IRequiredActor<CacheEntity> entities, TimeProvider clock, ILogger<TurbocacheMiddleware> logger)
@@ -44,6 +45,7 @@ public sealed class TurbocacheMiddleware
         _statusHeader = string.IsNullOrEmpty(options.CacheStatusHeader) ? null : options.CacheStatusHeader;
         // A coalesced wait may last the whole coalescing timeout; the ask must outlive it.
         _lookupTimeout = options.CoalesceWaitTimeout + TimeSpan.FromSeconds(5);
+        _passThrough = new PassThroughKeys(options.PassThroughTime);
         _apps = apps.All
             .Where(r => options.Enabled && !r.App.DisableTurbocaching)
             .ToFrozenDictionary(r => r.App.Name, r => new AppCachePolicy(r.App.Name, options, r.App.VaryTurbocacheByCookie, stats.For(r.App.AppName)));
@@ -86,6 +88,12 @@ public sealed class TurbocacheMiddleware
         {
             policy.Counters.RecordHit();
             return CachedResponseWriter.WriteAsync(context, hot, now, _statusHeader, CacheStatus.Hit);
+        }
+        if (_passThrough.Contains(parts, now) && !evaluation.OnlyIfCached)
+        {
+            // Recently uncacheable here: skip the entity round trip; a storable answer is still stored.
+            policy.Counters.RecordMiss();
+            return FetchAsync(context, policy, evaluation, parts.ToKey(), FetchMode.StoreIfStorable, null, null, CacheStatus.Miss);
         }
         return AskEntityAsync(context, policy, evaluation, parts.ToKey());
     }
@@ -152,6 +160,8 @@ public sealed class TurbocacheMiddleware
                 return;
             default:
                 policy.Counters.RecordMiss();
+                // Go: the key is pass-through at its entity (or a coalesced wait ran out): remember it locally too.
+                _passThrough.Mark(key, now);
                 if (evaluation.OnlyIfCached)
                 {
                     await WriteOnlyIfCachedMissAsync(context);
@@ -232,6 +242,7 @@ public sealed class TurbocacheMiddleware
     }
 
     internal string? StatusHeader => _statusHeader;
+    internal PassThroughKeys PassThrough => _passThrough;
     internal NearResponseCache Near => _near;
     internal IActorRef Entities => _entities;
     internal TimeProvider Clock => _clock;
