@@ -58,6 +58,9 @@ public sealed class PorterOptions
     /// <summary>Turbocache settings for this node (its gateway's near cache and the cache entities it hosts).</summary>
     public TurbocacheOptions Turbocache { get; set; } = new();
 
+    /// <summary>Out-of-band work coordination (the coordinator's token limits and the workers' OOB timeouts).</summary>
+    public OobOptions Oob { get; set; } = new();
+
     /// <summary>The applications this node serves.</summary>
     public List<AppOptions> Apps { get; set; } = new();
 

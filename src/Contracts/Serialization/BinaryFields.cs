@@ -31,6 +31,10 @@ public static class BinaryFields
 
     public static DateTimeOffset ReadTime(this BinaryReader reader) => new(reader.ReadInt64(), TimeSpan.Zero);
 
+    public static void WriteDuration(this BinaryWriter writer, TimeSpan duration) => writer.Write(duration.Ticks);
+
+    public static TimeSpan ReadDuration(this BinaryReader reader) => TimeSpan.FromTicks(reader.ReadInt64());
+
     public static void WriteArray<T>(this BinaryWriter writer, IReadOnlyList<T> items, Action<BinaryWriter, T> write)
     {
         writer.Write7BitEncodedInt(items.Count);
