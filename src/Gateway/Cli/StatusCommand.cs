@@ -1,3 +1,4 @@
+using Porter.Hosting.Cli;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -36,21 +37,21 @@ public static class StatusCommand
                     break;
                 case "-h" or "--help":
                     Console.WriteLine("Usage: porter status [--url http://host:8558] [--json] [--show=cluster|pool|cache|oob]");
-                    return PorterCli.ExitOk;
+                    return NodeProgram.ExitOk;
                 default:
                     Console.Error.WriteLine($"porter: unknown status option '{args[i]}' (see 'porter status --help')");
-                    return PorterCli.ExitUsage;
+                    return NodeProgram.ExitUsage;
             }
         }
         if (show is not null && !Sections.Contains(show))
         {
             Console.Error.WriteLine($"porter: --show must be one of {string.Join(", ", Sections)}, not '{show}'");
-            return PorterCli.ExitUsage;
+            return NodeProgram.ExitUsage;
         }
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https"))
         {
             Console.Error.WriteLine($"porter: --url '{url}' is not an http(s) URL");
-            return PorterCli.ExitUsage;
+            return NodeProgram.ExitUsage;
         }
 
         using var client = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(10) };
@@ -66,17 +67,17 @@ public static class StatusCommand
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
             Console.Error.WriteLine($"porter: cannot reach the management API at {baseUri}: {e.Message}");
-            return PorterCli.ExitFailure;
+            return NodeProgram.ExitFailure;
         }
 
         if (json)
         {
             var raw = documents.ToDictionary(d => d.Key, d => d.Value);
             Console.WriteLine(JsonSerializer.Serialize(raw, new JsonSerializerOptions { WriteIndented = true }));
-            return PorterCli.ExitOk;
+            return NodeProgram.ExitOk;
         }
         Console.Write(Render(documents, DateTimeOffset.Now));
-        return PorterCli.ExitOk;
+        return NodeProgram.ExitOk;
     }
 
     /// <summary>The value of <paramref name="flag"/> given as "--flag VALUE" or "--flag=VALUE", or null when args[i] is another word.</summary>

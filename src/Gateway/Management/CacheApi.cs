@@ -11,7 +11,7 @@ namespace Porter.Gateway.Management;
 /// <summary><c>GET /cache</c>: this node's turbocache counters per app, its near cache and the bytes its cache entities hold.</summary>
 public static class CacheApi
 {
-    public static void MapCacheApi(this IEndpointRouteBuilder routes) =>
+    public static void MapCacheApi(IEndpointRouteBuilder routes) =>
         routes.MapGet("/cache", (ActorSystem system, TurbocacheStats stats, NearResponseCache near, CacheMemoryLedger ledger) => Results.Json(new
         {
             node = Cluster.Get(system).SelfAddress.ToString(),

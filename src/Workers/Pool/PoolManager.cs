@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Porter.Contracts.Ids;
 using Porter.Contracts.Options;
 using Porter.Contracts.Pool;
+using Porter.Workers.Management;
 using Porter.Workers.Spawning;
 
 namespace Porter.Workers.Pool;
@@ -100,6 +101,7 @@ public static class PoolManagerHostingExtensions
             var processes = resolver.GetService<ProcessRegistry>();
             var settings = resolver.GetService<SupervisorSettings>();
             var logger = resolver.GetService<ILoggerFactory>().CreateLogger("Porter.Workers.Pool");
+            resolver.GetService<PoolMetrics>(); // its gauges exist from the moment the pool does
             var wsgiLoader = Path.Combine(AppContext.BaseDirectory, "wsgi_loader.py");
             var manager = system.ActorOf(PoolManager.Props(options, resolver.GetService<PoolRegistry>(), (app, pool, slots) =>
             {
@@ -117,6 +119,7 @@ public static class PoolManagerHostingExtensions
         services.AddSingleton<ProcessRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<ProcessRegistry>());
         services.AddSingleton(sp => SupervisorSettings.From(sp.GetRequiredService<PorterOptions>()));
+        services.AddSingleton<PoolMetrics>();
         return services;
     }
 }

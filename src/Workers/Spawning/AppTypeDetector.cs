@@ -9,6 +9,19 @@ public static class AppTypeDetector
     public sealed class UndetectableAppException(string message) : Exception(message);
 
     /// <summary>The type the app will run as: the configured one, else detected from the files in the root.</summary>
+    /// <summary>For the options loader: an app whose type cannot be told is a configuration error (one line, exit 2).</summary>
+    public static void CheckDetectable(AppOptions app)
+    {
+        try
+        {
+            Detect(app);
+        }
+        catch (UndetectableAppException e)
+        {
+            throw new Porter.Hosting.Cli.UsageException(e.Message);
+        }
+    }
+
     public static AppType Detect(AppOptions app)
     {
         if (app.AppType != AppType.Auto) return app.AppType;

@@ -1,6 +1,7 @@
 using Porter.Contracts.Options;
-using Porter.Gateway.Cli;
-using Porter.Gateway.Hosting;
+using Porter.Hosting.Cli;
+using Porter.Workers.Spawning;
+using Porter.Hosting.Options;
 
 namespace Porter.Gateway.Tests.Hosting;
 
@@ -26,7 +27,7 @@ public sealed class PorterOptionsLoaderTests : IDisposable
         return path;
     }
 
-    private static PorterOptions Load(params string[] args) => PorterOptionsLoader.Load(StartCommandLine.Parse(args));
+    private static PorterOptions Load(params string[] args) => PorterOptionsLoader.Load(NodeCommandLine.Parse(args), AppTypeDetector.CheckDetectable);
 
     [Fact]
     public void Command_line_app_answers_every_host_with_defaults()

@@ -6,16 +6,17 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Porter.Contracts.Options;
 using Porter.Contracts.Pool;
+using Porter.Hosting.Management;
 using Porter.Workers.Pool;
 
-namespace Porter.Gateway.Management;
+namespace Porter.Workers.Management;
 
 /// <summary><c>GET /pool</c> (the node's pool as passenger-status shows it) and <c>POST /pool/apps/{name}/restart</c>.</summary>
 public static class PoolApi
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
-    public static void MapPoolApi(this IEndpointRouteBuilder routes)
+    public static void MapPoolApi(IEndpointRouteBuilder routes)
     {
         routes.MapGet("/pool", async (ActorSystem system, IRequiredActor<PoolManager> pool, CancellationToken ct) =>
         {

@@ -1,10 +1,9 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Porter.Contracts.Options;
-using Porter.Gateway.Cli;
-using Porter.Workers.Spawning;
+using Porter.Hosting.Cli;
 
-namespace Porter.Gateway.Hosting;
+namespace Porter.Hosting.Options;
 
 /// <summary>
 /// Builds the node's options in layers: defaults, then the JSON config file, then PORTER__ environment
@@ -14,7 +13,11 @@ public static class PorterOptionsLoader
 {
     public const string EnvironmentPrefix = "PORTER__";
 
-    public static PorterOptions Load(StartCommandLine commandLine)
+    /// <param name="checkApp">
+    /// Checks an app this node will run (the worker's type detection), throwing <see cref="UsageException"/>;
+    /// null on nodes that only route to apps, whose folders need not exist there.
+    /// </param>
+    public static PorterOptions Load(NodeCommandLine commandLine, Action<AppOptions>? checkApp)
     {
         var builder = new ConfigurationBuilder();
         string? configDir = null;
@@ -57,7 +60,7 @@ public static class PorterOptionsLoader
             Bind(overrides, app, "command line");
             app.Root = Path.GetFullPath(Path.Combine(baseDir, app.Root));
         }
-        Validate(options, baseDir);
+        Validate(options, baseDir, checkApp);
         return options;
     }
 
@@ -76,7 +79,7 @@ public static class PorterOptionsLoader
         }
     }
 
-    private static void Validate(PorterOptions options, string baseDir)
+    private static void Validate(PorterOptions options, string baseDir, Action<AppOptions>? checkApp)
     {
         Require(options.Port is >= 0 and <= 65535, $"--port must be between 1 and 65535, not {options.Port}");
         Require(options.Address is "localhost" or "*" || IPAddress.TryParse(options.Address, out _),
@@ -87,8 +90,8 @@ public static class PorterOptionsLoader
         Require(options.MaxRequestBodySize >= 0, "--max-request-body-size must not be negative");
         Require(options.RemotingPort is >= 0 and <= 65535, $"--remoting-port must be between 0 and 65535, not {options.RemotingPort}");
         foreach (var seed in options.SeedNodes)
-            Require(Uri.TryCreate(seed, UriKind.Absolute, out var seedUri) && seedUri.Scheme == "akka.tcp" && seedUri.UserInfo == StandaloneHost.ActorSystemName,
-                $"--seed-nodes entry '{seed}' is not akka.tcp://{StandaloneHost.ActorSystemName}@host:port");
+            Require(Uri.TryCreate(seed, UriKind.Absolute, out var seedUri) && seedUri.Scheme == "akka.tcp" && seedUri.UserInfo == NodeHost.ActorSystemName,
+                $"--seed-nodes entry '{seed}' is not akka.tcp://{NodeHost.ActorSystemName}@host:port");
         Require(options.Management.Port is >= -1 and <= 65535, $"--management-port must be between 0 and 65535 (or -1 for off), not {options.Management.Port}");
         Require(options.Management.Port <= 0 || options.Management.Port != options.Port,
             "--management-port must differ from --port: the management API never shares the public port");
@@ -106,7 +109,7 @@ public static class PorterOptionsLoader
         string? catchAll = null;
         foreach (var app in options.Apps)
         {
-            Require(Directory.Exists(app.Root), $"app directory '{app.Root}' does not exist");
+            Require(checkApp is null || Directory.Exists(app.Root), $"app directory '{app.Root}' does not exist");
             if (string.IsNullOrWhiteSpace(app.Name)) app.Name = Path.GetFileName(app.Root.TrimEnd('/'));
             Require(names.Add(app.Name), $"two apps are named '{app.Name}'");
             Require(app.MinInstances >= 0, $"{app.Name}: --min-instances must not be negative");
@@ -126,14 +129,7 @@ public static class PorterOptionsLoader
             Require(Enum.IsDefined(app.RestartMethod), $"{app.Name}: --restart-method must be rolling or blocking");
             Require(IsCookieName(app.StickySessionsCookieName),
                 $"{app.Name}: --sticky-sessions-cookie-name '{app.StickySessionsCookieName}' is not a valid cookie name");
-            try
-            {
-                AppTypeDetector.Detect(app);
-            }
-            catch (AppTypeDetector.UndetectableAppException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            checkApp?.Invoke(app);
             app.Hosts = app.Hosts.Select(h => h.Trim().ToLowerInvariant()).ToList();
             if (app.Hosts.Count == 0)
             {

@@ -4,11 +4,13 @@ using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenTelemetry.Metrics;
 using Porter.Contracts.Options;
 
-namespace Porter.Gateway.Management;
+namespace Porter.Hosting.Management;
 
 /// <summary>
 /// The management API's wiring: its own Kestrel listener on the node address, a pipeline that only serves
@@ -55,8 +57,11 @@ public static class ManagementHosting
 
     private static bool IsManagement(HttpContext context) => context.Features.Get<ManagementConnection>() is not null;
 
-    /// <summary>Branches management connections to the management routes before the public pipeline starts.</summary>
-    public static void UseManagement(this WebApplication app)
+    /// <summary>
+    /// Branches management connections to the management routes before the public pipeline starts: the routes
+    /// every node has (health, cluster, metrics) plus those of the node's roles (pool, cache, OOB).
+    /// </summary>
+    public static void UseManagement(this WebApplication app, params Action<IEndpointRouteBuilder>[] roleRoutes)
     {
         app.MapWhen(IsManagement, management =>
         {
@@ -66,8 +71,7 @@ public static class ManagementHosting
                 routes.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LivenessTag) });
                 routes.MapHealthChecks("/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
                 routes.MapClusterMembersApi();
-                routes.MapCacheApi();
-                routes.MapPoolApi();
+                foreach (var map in roleRoutes) map(routes);
                 routes.MapPrometheusScrapingEndpoint("/metrics");
             });
             management.Run(context =>

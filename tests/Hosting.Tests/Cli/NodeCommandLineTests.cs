@@ -1,13 +1,13 @@
-using Porter.Gateway.Cli;
+using Porter.Hosting.Cli;
 
-namespace Porter.Gateway.Tests.Cli;
+namespace Porter.Hosting.Tests.Cli;
 
-public sealed class StartCommandLineTests
+public sealed class NodeCommandLineTests
 {
     [Fact]
     public void Takes_app_dir_and_flags_in_any_order()
     {
-        var cmd = StartCommandLine.Parse(["--port", "4000", "examples/hello-node", "--min-instances=2"]);
+        var cmd = NodeCommandLine.Parse(["--port", "4000", "examples/hello-node", "--min-instances=2"]);
         Assert.Equal("examples/hello-node", cmd.AppDir);
         Assert.Equal("4000", cmd.NodeValues["Port"]);
         Assert.Equal("2", cmd.AppValues["MinInstances"]);
@@ -16,7 +16,7 @@ public sealed class StartCommandLineTests
     [Fact]
     public void Switch_needs_no_value()
     {
-        var cmd = StartCommandLine.Parse(["--disable-turbocaching", "--port", "1"]);
+        var cmd = NodeCommandLine.Parse(["--disable-turbocaching", "--port", "1"]);
         Assert.Equal("true", cmd.AppValues["DisableTurbocaching"]);
         Assert.Equal("1", cmd.NodeValues["Port"]);
     }
@@ -24,7 +24,7 @@ public sealed class StartCommandLineTests
     [Fact]
     public void Environment_applies_to_node_and_apps()
     {
-        var cmd = StartCommandLine.Parse(["--environment", "development"]);
+        var cmd = NodeCommandLine.Parse(["--environment", "development"]);
         Assert.Equal("development", cmd.NodeValues["Environment"]);
         Assert.Equal("development", cmd.AppValues["Environment"]);
     }
@@ -32,7 +32,7 @@ public sealed class StartCommandLineTests
     [Fact]
     public void Trusted_proxies_become_a_list()
     {
-        var cmd = StartCommandLine.Parse(["--trusted-proxies", "10.0.0.1, 127.0.0.1"]);
+        var cmd = NodeCommandLine.Parse(["--trusted-proxies", "10.0.0.1, 127.0.0.1"]);
         Assert.Equal("10.0.0.1", cmd.NodeValues["TrustedProxies:0"]);
         Assert.Equal("127.0.0.1", cmd.NodeValues["TrustedProxies:1"]);
     }
@@ -40,7 +40,7 @@ public sealed class StartCommandLineTests
     [Fact]
     public void Start_command_keeps_spaces()
     {
-        var cmd = StartCommandLine.Parse(["--app-start-command", "dotnet bin/app.dll --flag"]);
+        var cmd = NodeCommandLine.Parse(["--app-start-command", "dotnet bin/app.dll --flag"]);
         Assert.Equal("dotnet bin/app.dll --flag", cmd.AppValues["AppStartCommand"]);
     }
 
@@ -49,9 +49,9 @@ public sealed class StartCommandLineTests
     [InlineData("--port")]
     [InlineData("--port", "--min-instances", "1")]
     public void Refuses_unknown_or_incomplete_flags(params string[] args) =>
-        Assert.Throws<UsageException>(() => StartCommandLine.Parse(args));
+        Assert.Throws<UsageException>(() => NodeCommandLine.Parse(args));
 
     [Fact]
     public void Refuses_two_app_dirs() =>
-        Assert.Throws<UsageException>(() => StartCommandLine.Parse(["a", "b"]));
+        Assert.Throws<UsageException>(() => NodeCommandLine.Parse(["a", "b"]));
 }

@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Porter.Contracts.Options;
 
-namespace Porter.Gateway.Management;
+namespace Porter.Hosting.Management;
 
 /// <summary>
 /// Guards mutating management routes: they need <c>Authorization: Bearer TOKEN</c> matching --management-token;

@@ -1,12 +1,12 @@
 using System.Globalization;
 
-namespace Porter.Gateway.Cli;
+namespace Porter.Hosting.Cli;
 
 /// <summary>
-/// The flags of <c>porter start</c>, named as <c>passenger start</c> names them. Each flag maps to one
+/// The flags of the node verbs (<c>start</c>, <c>gateway</c>, <c>worker</c>), named as <c>passenger start</c> names them. Each flag maps to one
 /// configuration key, so flags, the JSON config file and PORTER__ environment variables bind the same options.
 /// </summary>
-public sealed class StartCommandLine
+public sealed class NodeCommandLine
 {
     private enum Scope { Node, App, Both }
 
@@ -64,10 +64,10 @@ public sealed class StartCommandLine
     /// <summary>App-level configuration keys set by flags; they override every app's own settings.</summary>
     public Dictionary<string, string?> AppValues { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Parses the arguments after <c>start</c>; throws <see cref="UsageException"/> on anything unknown or incomplete.</summary>
-    public static StartCommandLine Parse(IReadOnlyList<string> args)
+    /// <summary>Parses the arguments after the verb; throws <see cref="UsageException"/> on anything unknown or incomplete.</summary>
+    public static NodeCommandLine Parse(IReadOnlyList<string> args, string verb = "start")
     {
-        var result = new StartCommandLine();
+        var result = new NodeCommandLine();
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -90,7 +90,7 @@ public sealed class StartCommandLine
                 continue;
             }
             var flag = Array.Find(Flags, f => f.Name == arg)
-                ?? throw new UsageException($"unknown option '{arg}' (see 'porter start --help')");
+                ?? throw new UsageException($"unknown option '{arg}' (see 'porter {verb} --help')");
             string? value;
             if (flag.IsSwitch)
                 value = inlineValue ?? "true";
@@ -120,15 +120,14 @@ public sealed class StartCommandLine
         return args[++i];
     }
 
-    /// <summary>The text of <c>porter start --help</c>.</summary>
-    public static string Help()
+    /// <summary>The text of <c>porter VERB --help</c>.</summary>
+    public static string Help(string verb, string description)
     {
         var lines = new List<string>
         {
-            "Usage: porter start [APP_DIR] [options]",
+            $"Usage: porter {verb} [APP_DIR] [options]",
             "",
-            "Starts a single Porter node (gateway, cache and worker roles) serving the app in APP_DIR",
-            "(default: the current folder), or the apps listed in --config.",
+            description,
             "",
             "Options:",
             "  --config FILE                      JSON configuration; flags win over it, PORTER__ variables too",

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-namespace Porter.Gateway.Management;
+namespace Porter.Hosting.Management;
 
 /// <summary>
 /// Akka Management's cluster HTTP API, served from Kestrel (Akka.Management's own server cannot start here):

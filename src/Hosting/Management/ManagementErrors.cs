@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Porter.Gateway.Management;
+namespace Porter.Hosting.Management;
 
 /// <summary>Management API errors: the status code plus a JSON body with a one-line message.</summary>
 public static class ManagementErrors

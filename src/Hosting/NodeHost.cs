@@ -1,0 +1,105 @@
+using System.Net;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Porter.Contracts.Options;
+using Porter.Hosting.Management;
+
+namespace Porter.Hosting;
+
+/// <summary>
+/// What every node kind (standalone, gateway, worker) is built from: the web host with its logging, limits and
+/// management listener, and the Akka cluster set-up (remoting, clustering, persistence, health checks).
+/// Each kind's composition root adds its roles' actors, services and pipeline on top.
+/// </summary>
+public static class NodeHost
+{
+    /// <summary>The actor system name every Porter node uses, so nodes can join each other.</summary>
+    public const string ActorSystemName = "porter";
+
+    /// <summary>A web application builder with Porter's logging, Kestrel limits and management listener; no public listener yet.</summary>
+    public static WebApplicationBuilder CreateBuilder(PorterOptions options)
+    {
+        Directory.CreateDirectory(options.DataDir!);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = options.DataDir,
+            EnvironmentName = "Production",
+        });
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders().AddSimpleConsole(c =>
+        {
+            c.SingleLine = true;
+            c.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The dispatcher and the worker forwarder log forwarding failures themselves, in one line with app and target.
+        builder.Logging.AddFilter("Yarp", LogLevel.Error);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize == 0 ? null : options.MaxRequestBodySize;
+            kestrel.ListenForManagement(options, ListenAddress(options.Hostname));
+        });
+        // Kestrel drains in-flight requests, then app processes get SIGTERM and their grace period.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownGrace * 2 + 5));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddManagement();
+        return builder;
+    }
+
+    /// <summary>
+    /// Remoting on the node address, clustering with the node's roles (a node without seeds forms a cluster of its
+    /// own), the SQL journal and the management health checks.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithPorterNode(this AkkaConfigurationBuilder akka, PorterOptions options, IReadOnlyList<string> roles) => akka
+        .ConfigureLoggers(loggers =>
+        {
+            loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
+            loggers.ClearLoggers();
+            loggers.AddLoggerFactory();
+        })
+        .WithRemoting(options.Hostname, options.RemotingPort)
+        .WithClustering(new ClusterOptions { Roles = roles.ToArray(), SeedNodes = options.SeedNodes.ToArray() })
+        .WithSqlPersistence(connectionString: PrepareJournal(options.DataDir!), providerName: LinqToDB.ProviderName.SQLiteMS, autoInitialize: true)
+        .AddStartup((system, _) =>
+        {
+            // Without seeds the node forms a cluster of its own (its remoting port may be chosen by the OS).
+            if (options.SeedNodes.Count == 0)
+            {
+                var cluster = Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            }
+            return Task.CompletedTask;
+        })
+        .WithManagementHealthChecks();
+
+    /// <summary>An address option as Kestrel takes it: "localhost", "*" (any) or an IP address.</summary>
+    public static IPAddress ListenAddress(string address) => address switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" => IPAddress.Any,
+        _ => IPAddress.Parse(address),
+    };
+
+    /// <summary>The SQLite journal file, switched to WAL once so concurrent persisting actors do not serialise on it.</summary>
+    private static string PrepareJournal(string dataDir)
+    {
+        var connectionString = $"Data Source={Path.Combine(dataDir, "porter.db")}";
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode=WAL;";
+        pragma.ExecuteNonQuery();
+        return connectionString;
+    }
+}
