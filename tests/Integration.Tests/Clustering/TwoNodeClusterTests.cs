@@ -18,6 +18,6 @@ public sealed class TwoNodeClusterTests
         Assert.Contains("cache", roles);
         Assert.Contains("worker", roles);
         using var response = await second.Client.GetAsync("/pid");
-        Assert.True(response.IsSuccessStatusCode);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 }

@@ -21,7 +21,9 @@ public sealed class InProcessNode : IAsyncDisposable
     {
         _app = app;
         Options = options;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        // The public listener: every address but the management port's.
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => new Uri(a).Port != options.Management.Port);
         BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
         Client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
         {
