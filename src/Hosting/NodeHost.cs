@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
@@ -69,7 +70,22 @@ public static class NodeHost
             loggers.AddLoggerFactory();
         })
         .WithRemoting(options.Hostname, options.RemotingPort)
-        .WithClustering(new ClusterOptions { Roles = roles.ToArray(), SeedNodes = options.SeedNodes.ToArray() })
+        .WithClustering(new ClusterOptions
+        {
+            Roles = roles.ToArray(),
+            SeedNodes = options.SeedNodes.ToArray(),
+            // A crashed node is downed (and so removed) without a person, by the side that keeps the majority.
+            SplitBrainResolver = options.Downing switch
+            {
+                "keep-majority" => new KeepMajorityOption(),
+                "keep-oldest" => new KeepOldestOption(),
+                _ => null,
+            },
+        })
+        // "off": no downing provider at all (Akka 1.5 would otherwise default to its split brain resolver).
+        .AddHocon(options.Downing == "off" ? "akka.cluster.downing-provider-class = \"\"" : "", HoconAddMode.Prepend)
+        .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {options.DowningStableAfter.ToString(System.Globalization.CultureInfo.InvariantCulture)}s",
+            HoconAddMode.Prepend)
         .WithSqlPersistence(connectionString: PrepareJournal(options.DataDir!), providerName: LinqToDB.ProviderName.SQLiteMS, autoInitialize: true)
         .AddStartup((system, _) =>
         {
@@ -81,7 +97,8 @@ public static class NodeHost
             }
             return Task.CompletedTask;
         })
-        .WithManagementHealthChecks();
+        .WithManagementHealthChecks()
+        .WithNodeAgent();
 
     /// <summary>An address option as Kestrel takes it: "localhost", "*" (any) or an IP address.</summary>
     public static IPAddress ListenAddress(string address) => address switch

@@ -52,6 +52,12 @@ public sealed class PorterOptions
     /// <summary>Cluster seed nodes (akka.tcp://porter@host:port); empty means this node forms a cluster of its own.</summary>
     public List<string> SeedNodes { get; set; } = new();
 
+    /// <summary>How unreachable members are downed: <c>keep-majority</c> (default), <c>keep-oldest</c> or <c>off</c> (a person downs them).</summary>
+    public string Downing { get; set; } = "keep-majority";
+
+    /// <summary>Seconds the membership must be stable before the split brain resolver downs unreachable members.</summary>
+    public double DowningStableAfter { get; set; } = 20;
+
     /// <summary>The management API (health, cluster members, pool, cache, metrics) on its own port.</summary>
     public ManagementOptions Management { get; set; } = new();
 

@@ -9,6 +9,7 @@ using Porter.Contracts.Caching;
 using Porter.Contracts.Ids;
 using Porter.Gateway.Edge;
 using Porter.Workers.Dispatching;
+using Porter.Hosting.Edge;
 
 namespace Porter.Gateway.Caching;
 

@@ -12,6 +12,7 @@ public static class PorterCli
 
         Commands:
           start [APP_DIR]   run a standalone node (gateway, cache and worker) serving APP_DIR
+          gateway [APP_DIR] run a gateway node (gateway and cache) forwarding to worker nodes
           status            show the cluster, pools, turbocache and OOB state (--url http://host:8558)
 
         Run 'porter start --help' for the options of start.
@@ -33,6 +34,10 @@ public static class PorterCli
                 return await NodeProgram.RunAsync("start",
                     "Starts a single Porter node (gateway, cache and worker roles) serving the app in APP_DIR\n(default: the current folder), or the apps listed in --config.",
                     args[1..], AppTypeDetector.CheckDetectable, StandaloneHost.Build);
+            case "gateway":
+                return await NodeProgram.RunAsync("gateway",
+                    "Starts a gateway node (roles gateway and cache): the HTTP edge and turbocache, forwarding to the worker\nnodes that serve each app (porter-worker worker). Join it to the cluster with --seed-nodes.",
+                    args[1..], checkApp: null, GatewayHost.Build);
             case "status":
                 return await StatusCommand.RunAsync(args[1..]);
             default:

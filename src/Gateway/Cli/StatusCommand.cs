@@ -117,16 +117,20 @@ public static class StatusCommand
                     $"  {Str(m, "node"),-45} {Str(m, "status"),-8} {string.Join(",", m.GetProperty("roles").EnumerateArray().Select(r => r.GetString()))}");
         }
 
-        var cacheApps = documents.GetValueOrDefault("cache") is { } cache ? cache.GetProperty("apps") : (JsonElement?)null;
+        var cacheByApp = documents.GetValueOrDefault("cache") is { } cache ? CacheCountersByApp(cache) : [];
         if (documents.GetValueOrDefault("pool") is { } pool)
         {
-            var nodes = pool.GetProperty("nodes").EnumerateArray().ToList();
+            var allNodes = pool.GetProperty("nodes").EnumerateArray().ToList();
+            // A worker that did not answer is listed with its address and the reason, not its pool.
+            var nodes = allNodes.Where(n => n.TryGetProperty("apps", out _)).ToList();
             var apps = nodes.SelectMany(n => n.GetProperty("apps").EnumerateArray()).ToList();
             text.AppendLine("----------- General information -----------");
             text.AppendLine(CultureInfo.InvariantCulture, $"Max pool size     : {string.Join(", ", nodes.Select(n => n.GetProperty("maxPoolSize").GetInt32()))}");
             text.AppendLine(CultureInfo.InvariantCulture, $"App groups        : {apps.Select(a => Str(a, "name")).Distinct().Count()}");
             text.AppendLine(CultureInfo.InvariantCulture, $"Processes         : {nodes.Sum(n => n.GetProperty("processCount").GetInt32())}");
             text.AppendLine(CultureInfo.InvariantCulture, $"Requests in queue : {apps.Sum(a => a.GetProperty("queueLength").GetInt32())}");
+            foreach (var silent in allNodes.Where(n => !n.TryGetProperty("apps", out _)))
+                text.AppendLine(CultureInfo.InvariantCulture, $"Worker {Str(silent, "node")}: {Str(silent, "error")}");
             text.AppendLine();
             text.AppendLine("----------- Application groups -----------");
             foreach (var node in nodes)
@@ -140,9 +144,9 @@ public static class StatusCommand
                         text.AppendLine(CultureInfo.InvariantCulture,
                             $"  Spawning: {app.GetProperty("spawning").GetInt32()}, restarting: {(app.GetProperty("restarting").GetBoolean() ? "yes" : "no")}");
                     if (Str(app, "failure") is { Length: > 0 } failure) text.AppendLine(CultureInfo.InvariantCulture, $"  Failing: {failure}");
-                    if (cacheApps is { } ca && ca.TryGetProperty(name, out var counters))
+                    if (cacheByApp.TryGetValue(name, out var counters))
                         text.AppendLine(CultureInfo.InvariantCulture,
-                            $"  Turbocache: {counters.GetProperty("lookups").GetInt64()} lookups, {counters.GetProperty("hitRatio").GetDouble() * 100:0.0}% hits, {counters.GetProperty("stores").GetInt64()} stores");
+                            $"  Turbocache (all gateways): {counters.Lookups} lookups, {counters.HitRatio * 100:0.0}% hits, {counters.Stores} stores");
                     foreach (var p in app.GetProperty("processes").EnumerateArray())
                     {
                         var rss = p.GetProperty("rssBytes").ValueKind == JsonValueKind.Number ? $"{p.GetProperty("rssBytes").GetInt64() / (1024 * 1024)}M" : "?";
@@ -168,6 +172,31 @@ public static class StatusCommand
             text.AppendLine(oob is { } o ? o.ToString() : "not available on this node");
         }
         return text.ToString();
+    }
+
+    private sealed record CacheCounters(long Lookups, long Hits, long Stores)
+    {
+        public double HitRatio => Lookups == 0 ? 0 : (double)Hits / Lookups;
+    }
+
+    /// <summary>Each app's turbocache counters summed over every cache node's report.</summary>
+    private static Dictionary<string, CacheCounters> CacheCountersByApp(JsonElement cache)
+    {
+        var sums = new Dictionary<string, CacheCounters>(StringComparer.Ordinal);
+        foreach (var node in cache.GetProperty("nodes").EnumerateArray())
+        {
+            if (!node.TryGetProperty("apps", out var apps)) continue;
+            foreach (var app in apps.EnumerateObject())
+            {
+                var c = app.Value;
+                var add = new CacheCounters(c.GetProperty("lookups").GetInt64(),
+                    c.GetProperty("hits").GetInt64() + c.GetProperty("staleHits").GetInt64(), c.GetProperty("stores").GetInt64());
+                sums[app.Name] = sums.TryGetValue(app.Name, out var sum)
+                    ? new CacheCounters(sum.Lookups + add.Lookups, sum.Hits + add.Hits, sum.Stores + add.Stores)
+                    : add;
+            }
+        }
+        return sums;
     }
 
     private static string? Str(JsonElement element, string name) =>

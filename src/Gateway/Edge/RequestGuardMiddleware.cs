@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Porter.Hosting.Edge;
 
 namespace Porter.Gateway.Edge;
 
@@ -17,10 +18,10 @@ public sealed class RequestGuardMiddleware(RequestDelegate next)
         var query = raw.IndexOf('?');
         if (query >= 0) raw = raw[..query];
         if (HasDotDotSegment(raw) || HasDotDotSegment(context.Request.Path.Value ?? "") || raw.Contains('\0') || raw.Contains("%00", StringComparison.Ordinal))
-            return Workers.Dispatching.ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request path");
+            return ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request path");
         if (context.Request.ContentLength is { } length
             && context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit && length > limit)
-            return Workers.Dispatching.ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large");
+            return ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large");
         return next(context);
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Porter.Contracts.Options;
 using Porter.Hosting.Management;
+using Porter.Hosting.Edge;
 
 namespace Porter.Gateway.Edge;
 

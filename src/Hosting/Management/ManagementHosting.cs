@@ -59,7 +59,7 @@ public static class ManagementHosting
 
     /// <summary>
     /// Branches management connections to the management routes before the public pipeline starts: the routes
-    /// every node has (health, cluster, metrics) plus those of the node's roles (pool, cache, OOB).
+    /// every node has (health, cluster, cluster-wide pool and cache, metrics) plus any of the node's roles (OOB).
     /// </summary>
     public static void UseManagement(this WebApplication app, params Action<IEndpointRouteBuilder>[] roleRoutes)
     {
@@ -71,6 +71,7 @@ public static class ManagementHosting
                 routes.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LivenessTag) });
                 routes.MapHealthChecks("/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
                 routes.MapClusterMembersApi();
+                routes.MapClusterStateApi();
                 foreach (var map in roleRoutes) map(routes);
                 routes.MapPrometheusScrapingEndpoint("/metrics");
             });

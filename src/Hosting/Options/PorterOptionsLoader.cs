@@ -92,6 +92,9 @@ public static class PorterOptionsLoader
         foreach (var seed in options.SeedNodes)
             Require(Uri.TryCreate(seed, UriKind.Absolute, out var seedUri) && seedUri.Scheme == "akka.tcp" && seedUri.UserInfo == NodeHost.ActorSystemName,
                 $"--seed-nodes entry '{seed}' is not akka.tcp://{NodeHost.ActorSystemName}@host:port");
+        Require(options.Downing is "keep-majority" or "keep-oldest" or "off",
+            $"--downing must be keep-majority, keep-oldest or off, not '{options.Downing}'");
+        Require(options.DowningStableAfter > 0, "--downing-stable-after must be positive");
         Require(options.Management.Port is >= -1 and <= 65535, $"--management-port must be between 0 and 65535 (or -1 for off), not {options.Management.Port}");
         Require(options.Management.Port <= 0 || options.Management.Port != options.Port,
             "--management-port must differ from --port: the management API never shares the public port");

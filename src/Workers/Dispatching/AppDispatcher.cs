@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
 using Porter.Workers.Pool;
 using Yarp.ReverseProxy.Forwarder;
+using Porter.Hosting.Edge;
 
 namespace Porter.Workers.Dispatching;
 
@@ -18,24 +19,7 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
     public const int RetryAfterSeconds = 5;
 
     // One invoker for every app process: connections to each process's port are pooled and kept alive.
-    private static readonly HttpMessageInvoker Client = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        EnableMultipleHttp2Connections = false,
-        ConnectTimeout = TimeSpan.FromSeconds(5),
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(50),
-        ActivityHeadersPropagator = null,
-    });
-
-    private static readonly ForwarderRequestConfig RequestConfig = new()
-    {
-        ActivityTimeout = TimeSpan.FromMinutes(10),
-        Version = HttpVersion.Version11,
-        VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-    };
+    private static readonly HttpMessageInvoker Client = UpstreamHttp.CreateInvoker();
 
     /// <summary>Forwards the request to one of the app's processes and streams the answer back.</summary>
     public async Task DispatchAsync(HttpContext context, AppOptions app)
@@ -81,7 +65,7 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
             ForwarderError error;
             try
             {
-                error = await forwarder.SendAsync(context, endpoint.BaseUri, Client, RequestConfig, AppRequestTransformer.Instance);
+                error = await forwarder.SendAsync(context, endpoint.BaseUri, Client, UpstreamHttp.RequestConfig, AppRequestTransformer.Instance);
             }
             finally
             {
@@ -90,31 +74,18 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
             if (error == ForwarderError.None) return;
 
             var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-            if (attempt == 0 && IsRetryable(context, error))
+            if (attempt == 0 && ForwardingFailures.IsRetryable(context, error))
             {
                 logger.LogWarning("{App} process {Pid} failed before answering ({Error}: {Message}); retrying on another process",
                     app.Name, endpoint.Pid.Value, error, exception?.Message);
-                ResetForRetry(context);
+                ForwardingFailures.ResetForRetry(context);
                 failedEndpoint = endpoint;
                 continue;
             }
             if (!context.RequestAborted.IsCancellationRequested)
                 logger.LogWarning("{App} process {Pid}: forwarding failed with {Error}: {Message}",
                     app.Name, endpoint.Pid.Value, error, exception?.Message);
-            if (exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
-            {
-                // A chunked body that grew past the limit while streaming.
-                await ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large");
-                return;
-            }
-            if (!context.Response.HasStarted && error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
-            {
-                var timedOut = error == ForwarderError.RequestTimedOut;
-                var status = timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
-                if (HandledByHook(context, status)) return;
-                await ErrorResponses.WriteAsync(context, status,
-                    timedOut ? "The application did not answer in time" : "The application process failed to answer");
-            }
+            await ForwardingFailures.AnswerAsync(context, error, "application process");
             return;
         }
     }
@@ -143,39 +114,10 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
         }
     }
 
-    /// <summary>
-    /// Only a request that never reached the app and is safe to send twice is retried: idempotent methods whose
-    /// body (if any) was not read yet.
-    /// </summary>
-    private static bool IsRetryable(HttpContext context, ForwarderError error)
-    {
-        if (error != ForwarderError.Request || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
-            return false;
-        var method = context.Request.Method;
-        var idempotent = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method)
-            || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method);
-        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
-        return idempotent && !hasBody;
-    }
-
-    private static void ResetForRetry(HttpContext context)
-    {
-        context.Features.Set<IForwarderErrorFeature?>(null);
-        context.Response.Clear();
-        context.Response.StatusCode = StatusCodes.Status200OK;
-    }
-
-    private static bool HandledByHook(HttpContext context, int status)
-    {
-        if (context.Features.Get<IUpstreamResponseHook>() is not { } hook || !hook.OnNoResponse(context, status)) return false;
-        context.Features.Set<IForwarderErrorFeature?>(null);
-        return true;
-    }
-
     private Task WriteNoProcessAsync(HttpContext context, AppOptions app, AcquireResult result)
     {
         var status = result.Failure == AcquireFailure.QueueTimeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status503ServiceUnavailable;
-        return HandledByHook(context, status) ? Task.CompletedTask : WriteNoProcessPageAsync(context, app, result);
+        return ForwardingFailures.HandledByHook(context, status) ? Task.CompletedTask : WriteNoProcessPageAsync(context, app, result);
     }
 
     private Task WriteNoProcessPageAsync(HttpContext context, AppOptions app, AcquireResult result) => result.Failure switch

@@ -7,7 +7,7 @@ namespace Porter.Workers.Dispatching;
 /// YARP's default header handling (hop-by-hop headers dropped, bodies streamed, upgrades passed through) plus
 /// what an app server owes its apps: the client's Host header, and Porter's private response headers removed.
 /// </summary>
-internal sealed class AppRequestTransformer : HttpTransformer
+public class AppRequestTransformer : HttpTransformer
 {
     public static readonly AppRequestTransformer Instance = new();
 

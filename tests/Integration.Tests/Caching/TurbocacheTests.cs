@@ -210,7 +210,7 @@ public sealed class TurbocacheTests(CachingNodeFixture fixture) : IClassFixture<
         await GetAsync(url);
         await GetAsync(CacheUrls.Headers("counters-private", "p", null, "Cache-Control:private"));
         using var response = await fixture.Porter.Management.GetAsync("/cache");
-        var app = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("apps").GetProperty("testapp");
+        var app = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("nodes")[0].GetProperty("apps").GetProperty("testapp");
         Assert.True(app.GetProperty("hits").GetInt64() >= 1);
         Assert.True(app.GetProperty("stores").GetInt64() >= 1);
         Assert.True(app.GetProperty("refusals").GetProperty("Private").GetInt64() >= 1);

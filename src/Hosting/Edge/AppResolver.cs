@@ -2,7 +2,7 @@ using System.Collections.Frozen;
 using Microsoft.AspNetCore.Http;
 using Porter.Contracts.Options;
 
-namespace Porter.Gateway.Edge;
+namespace Porter.Hosting.Edge;
 
 /// <summary>The app a request is for, resolved once at the edge and read by every later step.</summary>
 public sealed class ResolvedApp(AppOptions app)
@@ -25,8 +25,19 @@ public sealed class AppResolver
         All = options.Apps.Select(a => _byHost.Values.FirstOrDefault(r => r.App == a) ?? new ResolvedApp(a)).ToArray();
     }
 
+    /// <summary>The request header through which a gateway names the app of a request it forwards to a worker node.</summary>
+    public const string AppHeader = "X-Porter-App";
+
     /// <summary>Every app, in configuration order.</summary>
     public IReadOnlyList<ResolvedApp> All { get; }
+
+    /// <summary>The app with this name, or null.</summary>
+    public ResolvedApp? ByName(string name)
+    {
+        foreach (var app in All)
+            if (app.App.Name == name) return app;
+        return null;
+    }
 
     /// <summary>The app for a Host header value (port ignored, case-insensitive), or null.</summary>
     public ResolvedApp? Resolve(HostString host)
@@ -36,13 +47,20 @@ public sealed class AppResolver
     }
 }
 
-/// <summary>Finds the request's app (404 when no app claims the host) and stores it as a request feature.</summary>
-public sealed class AppResolutionMiddleware(RequestDelegate next, AppResolver resolver)
+/// <summary>
+/// Finds the request's app (404 when no app claims the host) and stores it as a request feature. On a worker node's
+/// internal listener the forwarding gateway names the app in <see cref="AppResolver.AppHeader"/> (it resolved the
+/// Host already); the header is removed so the app never sees it.
+/// </summary>
+public sealed class AppResolutionMiddleware(RequestDelegate next, AppResolver resolver, bool trustAppHeader = false)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        if (resolver.Resolve(context.Request.Host) is not { } app)
-            return Workers.Dispatching.ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, "No application is configured for this host");
+        var app = trustAppHeader && context.Request.Headers.Remove(AppResolver.AppHeader, out var named)
+            ? resolver.ByName(Uri.UnescapeDataString(named.ToString()))
+            : resolver.Resolve(context.Request.Host);
+        if (app is null)
+            return ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, "No application is configured for this host");
         context.Features.Set(app);
         return next(context);
     }

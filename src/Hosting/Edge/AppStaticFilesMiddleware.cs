@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Builder;
 
-namespace Porter.Gateway.Edge;
+namespace Porter.Hosting.Edge;
 
 /// <summary>
 /// Serves files under each app's public/ folder directly (ranges, ETag, Last-Modified, content types from
@@ -22,7 +22,7 @@ public sealed class AppStaticFilesMiddleware
         _next = next;
         _byApp = resolver.All
             .Where(r => Directory.Exists(Path.Combine(r.App.Root, "public")))
-            .ToFrozenDictionary(r => r.App.Name, r => new StaticFileMiddleware(next, environment, Options.Create(new StaticFileOptions
+            .ToFrozenDictionary(r => r.App.Name, r => new StaticFileMiddleware(next, environment, Microsoft.Extensions.Options.Options.Create(new StaticFileOptions
             {
                 FileProvider = new PhysicalFileProvider(Path.Combine(r.App.Root, "public")),
                 ContentTypeProvider = new FileExtensionContentTypeProvider(),

@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 
-namespace Porter.Workers.Dispatching;
+namespace Porter.Hosting.Edge;
 
 /// <summary>Porter's own error answers: short HTML pages with the right status, and Retry-After where waiting helps.</summary>
 public static class ErrorResponses

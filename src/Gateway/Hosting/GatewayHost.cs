@@ -1,0 +1,34 @@
+using Akka.Hosting;
+using Porter.Contracts.Options;
+using Porter.Gateway.Forwarding;
+using Porter.Hosting;
+using Porter.Hosting.Management;
+
+namespace Porter.Gateway.Hosting;
+
+/// <summary>
+/// The composition root of <c>porter gateway</c>: the HTTP edge and the turbocache (roles gateway and cache),
+/// forwarding every request the cache does not answer to a worker node serving the app.
+/// </summary>
+public static class GatewayHost
+{
+    public static WebApplication Build(PorterOptions options)
+    {
+        var builder = NodeHost.CreateBuilder(options);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.Address), options.Port));
+        builder.Services.AddGatewayRole(options);
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton<WorkerRoutes>();
+        builder.Services.AddSingleton<WorkerForwarder>();
+
+        builder.Services.AddAkka(NodeHost.ActorSystemName, (akka, _) => akka
+            .WithPorterNode(options, GatewayRole.Roles)
+            .WithGatewayRole(options)
+            .WithWorkerDirectory());
+
+        var app = builder.Build();
+        app.UseManagement();
+        app.UseGatewayPipeline(app.Services.GetRequiredService<WorkerForwarder>().ForwardAsync);
+        return app;
+    }
+}

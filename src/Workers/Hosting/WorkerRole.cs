@@ -1,0 +1,33 @@
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Porter.Contracts.Options;
+using Porter.Hosting.Edge;
+using Porter.Hosting.Management;
+using Porter.Workers.Dispatching;
+using Porter.Workers.Management;
+using Porter.Workers.Pool;
+
+namespace Porter.Workers.Hosting;
+
+/// <summary>The worker role's services and actors: the pools and their dispatcher, its management report, its graceful drain.</summary>
+public static class WorkerRole
+{
+    public const string Name = "worker";
+
+    public static IServiceCollection AddWorkerRole(this IServiceCollection services)
+    {
+        services.AddWorkerPool();
+        services.AddHttpForwarder();
+        services.AddSingleton<AppDispatcher>();
+        services.TryAddSingleton<AppResolver>();
+        services.AddSingleton<WorkerManagement>();
+        services.AddSingleton<INodeReportSource>(sp => sp.GetRequiredService<WorkerManagement>());
+        services.AddSingleton<IWorkerNode>(sp => sp.GetRequiredService<WorkerManagement>());
+        return services;
+    }
+
+    public static AkkaConfigurationBuilder WithWorkerRole(this AkkaConfigurationBuilder akka, PorterOptions options) => akka
+        .AddPoolManager()
+        .WithWorkerDrain(options);
+}
