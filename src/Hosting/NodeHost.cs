@@ -65,7 +65,7 @@ public static class NodeHost
     public static AkkaConfigurationBuilder WithPorterNode(this AkkaConfigurationBuilder akka, PorterOptions options, IReadOnlyList<string> roles) => akka
         .ConfigureLoggers(loggers =>
         {
-            loggers.LogLevel = Akka.Event.LogLevel.WarningLevel;
+            loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
             loggers.ClearLoggers();
             loggers.AddLoggerFactory();
         })

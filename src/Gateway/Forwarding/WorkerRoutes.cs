@@ -29,6 +29,7 @@ public sealed class WorkerRoutes
     }
 
     private FrozenDictionary<string, Worker[]> _byApp = FrozenDictionary<string, Worker[]>.Empty;
+    private int _rotation;
 
     /// <summary>Replaces the table: the workers usable now, each with the apps it serves.</summary>
     public void Publish(IEnumerable<(Worker Worker, string[] Apps)> workers) =>
@@ -45,8 +46,8 @@ public sealed class WorkerRoutes
     {
         if (!Volatile.Read(ref _byApp).TryGetValue(app, out var workers)) return null;
         Worker? best = null;
-        // Start at a rotating index so ties spread over the workers instead of piling on the first.
-        var start = workers.Length > 1 ? (int)((uint)Environment.TickCount % (uint)workers.Length) : 0;
+        // Start at a rotating index so ties (idle workers) take turns instead of piling on the first.
+        var start = workers.Length > 1 ? (int)((uint)Interlocked.Increment(ref _rotation) % (uint)workers.Length) : 0;
         for (var i = 0; i < workers.Length; i++)
         {
             var candidate = workers[(start + i) % workers.Length];

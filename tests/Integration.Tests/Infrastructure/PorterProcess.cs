@@ -4,31 +4,38 @@ using System.Text;
 
 namespace Porter.Integration.Tests.Infrastructure;
 
-/// <summary>A real <c>porter start</c> process on a free loopback port, with its output captured and a client for it.</summary>
+/// <summary>
+/// A real Porter node process (<c>porter start</c> by default; <c>porter gateway</c> or <c>porter-worker worker</c> too)
+/// on a free loopback port, with its output captured and clients for its HTTP and management ports.
+/// </summary>
 public sealed partial class PorterProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private PorterProcess(Process process, int port, int managementPort, string dataDir)
+    private PorterProcess(Process process, int port, int managementPort, string dataDir, string address = "127.0.0.1")
     {
         _process = process;
+        Address = address;
         Port = port;
         ManagementPort = managementPort;
         DataDir = dataDir;
         Management = new HttpClient(new SocketsHttpHandler { UseProxy = false })
         {
-            BaseAddress = new Uri($"http://127.0.0.1:{managementPort}/"),
+            BaseAddress = new Uri($"http://{address}:{managementPort}/"),
             Timeout = TimeSpan.FromSeconds(30),
         };
         Client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
         {
-            BaseAddress = new Uri($"http://127.0.0.1:{port}/"),
+            BaseAddress = new Uri($"http://{address}:{port}/"),
             Timeout = TimeSpan.FromSeconds(60),
         };
     }
 
     public int Port { get; }
+
+    /// <summary>The loopback address the node listens on (each simulated pod has its own).</summary>
+    public string Address { get; }
 
     /// <summary>The management API's port (every test node gets a free one instead of 8558).</summary>
     public int ManagementPort { get; }
@@ -49,11 +56,25 @@ public sealed partial class PorterProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts <c>porter start</c> with the given arguments (port and data dir are added) and waits until it serves HTTP.</summary>
-    public static async Task<PorterProcess> StartAsync(IEnumerable<string> args, bool waitForApp = true,
-        IDictionary<string, string>? environment = null, string? dataDir = null)
+    public static Task<PorterProcess> StartAsync(IEnumerable<string> args, bool waitForApp = true,
+        IDictionary<string, string>? environment = null, string? dataDir = null) =>
+        StartNodeAsync(NodeKind.Standalone, args, waitForApp, environment, dataDir);
+
+    /// <summary>Which node program a process runs.</summary>
+    public enum NodeKind { Standalone, Gateway, Worker }
+
+    /// <summary>
+    /// Starts a node of the given kind. Port, management port and data dir are added unless the arguments set them;
+    /// on <paramref name="address"/> other than 127.0.0.1 the node binds its public (or internal) port, management
+    /// port and remoting there, as a pod with its own IP would.
+    /// </summary>
+    public static async Task<PorterProcess> StartNodeAsync(NodeKind kind, IEnumerable<string> args, bool waitForApp = true,
+        IDictionary<string, string>? environment = null, string? dataDir = null, string address = "127.0.0.1",
+        int? port = null, int? managementPort = null)
     {
-        var port = Repo.FreePort();
-        var managementPort = Repo.FreePort();
+        args = args.ToArray();
+        port ??= Repo.FreePort();
+        managementPort ??= Repo.FreePort();
         dataDir ??= Repo.TempDir("data");
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -61,22 +82,30 @@ public sealed partial class PorterProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add(Repo.PorterDll);
-        psi.ArgumentList.Add("start");
+        psi.ArgumentList.Add(kind == NodeKind.Worker ? Repo.WorkerDll : Repo.PorterDll);
+        psi.ArgumentList.Add(kind switch { NodeKind.Gateway => "gateway", NodeKind.Worker => "worker", _ => "start" });
         foreach (var a in args) psi.ArgumentList.Add(a);
+        string Text(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
         psi.ArgumentList.Add("--port");
-        psi.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add(Text(port.Value));
         psi.ArgumentList.Add("--data-dir");
         psi.ArgumentList.Add(dataDir);
         if (!args.Contains("--management-port"))
         {
             psi.ArgumentList.Add("--management-port");
-            psi.ArgumentList.Add(managementPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            psi.ArgumentList.Add(Text(managementPort.Value));
+        }
+        if (address != "127.0.0.1")
+        {
+            psi.ArgumentList.Add("--hostname");
+            psi.ArgumentList.Add(address);
+            psi.ArgumentList.Add("--address");
+            psi.ArgumentList.Add(address);
         }
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
 
         var process = Process.Start(psi)!;
-        var porter = new PorterProcess(process, port, managementPort, dataDir);
+        var porter = new PorterProcess(process, port.Value, managementPort.Value, dataDir, address);
         process.OutputDataReceived += (_, e) => porter.Append(e.Data);
         process.ErrorDataReceived += (_, e) => porter.Append(e.Data);
         process.BeginOutputReadLine();
@@ -102,7 +131,7 @@ public sealed partial class PorterProcess : IAsyncDisposable
             using var socket = new System.Net.Sockets.TcpClient();
             try
             {
-                await socket.ConnectAsync("127.0.0.1", Port);
+                await socket.ConnectAsync(Address, Port);
                 return "";
             }
             catch (System.Net.Sockets.SocketException)

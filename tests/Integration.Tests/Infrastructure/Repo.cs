@@ -16,6 +16,9 @@ public static class Repo
     /// <summary>porter.dll as built next to the tests (the Gateway project is referenced).</summary>
     public static string PorterDll => Path.Combine(AppContext.BaseDirectory, "porter.dll");
 
+    /// <summary>porter-worker.dll, the worker-only node program, built next to the tests as well.</summary>
+    public static string WorkerDll => Path.Combine(AppContext.BaseDirectory, "porter-worker.dll");
+
     /// <summary>A fresh folder under the system temp dir, for data dirs and throwaway apps.</summary>
     public static string TempDir(string prefix)
     {
@@ -29,6 +32,33 @@ public static class Repo
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A port free on every one of the given loopback addresses, so simulated pods can all use the same port.</summary>
+    public static int FreePortOnAll(params string[] addresses)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = FreePort();
+            var listeners = new List<TcpListener>();
+            try
+            {
+                foreach (var address in addresses)
+                {
+                    var listener = new TcpListener(IPAddress.Parse(address), port);
+                    listener.Start();
+                    listeners.Add(listener);
+                }
+                return port;
+            }
+            catch (SocketException) when (attempt < 20)
+            {
+            }
+            finally
+            {
+                foreach (var listener in listeners) listener.Stop();
+            }
+        }
     }
 
     private static string FindRoot()

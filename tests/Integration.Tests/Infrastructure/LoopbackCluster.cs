@@ -1,0 +1,162 @@
+using System.Text.Json;
+
+namespace Porter.Integration.Tests.Infrastructure;
+
+/// <summary>
+/// Simulated pods on loopback: one gateway node (127.0.0.2) and worker nodes (127.0.0.3, 127.0.0.4, ...), real
+/// processes that all use the same public, management and remoting ports on their own address, joined through the
+/// gateway as seed node.
+/// </summary>
+public sealed class LoopbackCluster : IAsyncDisposable
+{
+    public const string Token = "test-management-token";
+
+    private readonly List<PorterProcess> _nodes = new();
+
+    private LoopbackCluster(int port, int managementPort, int remotingPort)
+    {
+        Port = port;
+        ManagementPort = managementPort;
+        RemotingPort = remotingPort;
+    }
+
+    public int Port { get; }
+    public int ManagementPort { get; }
+    public int RemotingPort { get; }
+    public PorterProcess Gateway => _nodes[0];
+    public IReadOnlyList<PorterProcess> Workers => _nodes.Skip(1).ToList();
+
+    /// <summary>The akka.tcp address of the node on <paramref name="address"/>.</summary>
+    public string NodeAddress(string address) => $"akka.tcp://porter@{address}:{RemotingPort}";
+
+    private static readonly string[] Addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"];
+
+    /// <summary>Starts the gateway and <paramref name="workers"/> workers serving testapp, and waits until they are all Up and routing.</summary>
+    public static async Task<LoopbackCluster> StartAsync(int workers = 2, params string[] workerArgs)
+    {
+        var used = Addresses.Take(workers + 1).ToArray();
+        var cluster = new LoopbackCluster(Repo.FreePortOnAll(used), Repo.FreePortOnAll(used), Repo.FreePortOnAll(used));
+        try
+        {
+            // The gateway is the seed; it lists itself first so it forms the cluster.
+            cluster._nodes.Add(await PorterProcess.StartNodeAsync(PorterProcess.NodeKind.Gateway,
+                [Repo.TestApp, "--app-name", "testapp", .. cluster.CommonArgs()], waitForApp: false,
+                address: used[0], port: cluster.Port, managementPort: cluster.ManagementPort));
+            var starting = used.Skip(1).Select(address => PorterProcess.StartNodeAsync(PorterProcess.NodeKind.Worker,
+                [Repo.TestApp, "--app-name", "testapp", "--min-instances", "2", .. cluster.CommonArgs(), .. workerArgs],
+                waitForApp: false, address: address, port: cluster.Port, managementPort: cluster.ManagementPort));
+            cluster._nodes.AddRange(await Task.WhenAll(starting));
+            await cluster.WaitForUpMembersAsync(workers + 1);
+            await Poll.UntilAsync(async () =>
+            {
+                var pids = await cluster.PidsAnsweringAsync(20);
+                return cluster.Workers.All(w => w.RecordedAppPids().Intersect(pids).Any()) ? pids : null;
+            }, TimeSpan.FromSeconds(60), "requests through the gateway to reach every worker");
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    private string[] CommonArgs() =>
+    [
+        "--remoting-port", RemotingPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--seed-nodes", NodeAddress(Addresses[0]),
+        "--management-token", Token,
+        "--downing-stable-after", "2",
+        "--disable-turbocaching",
+    ];
+
+    /// <summary>The members the gateway reports with status Up.</summary>
+    public async Task<IReadOnlyList<JsonElement>> UpMembersAsync()
+    {
+        using var response = await Gateway.Management.GetAsync("/cluster/members");
+        var members = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("members");
+        return members.EnumerateArray().Where(m => m.GetProperty("status").GetString() == "Up").ToList();
+    }
+
+    public Task WaitForUpMembersAsync(int count) =>
+        Poll.UntilAsync(async () => (await UpMembersAsync()).Count == count ? "" : null, TimeSpan.FromSeconds(60), $"{count} Up members");
+
+    /// <summary>The PIDs that answered <paramref name="requests"/> GETs of /pid through the gateway.</summary>
+    public async Task<HashSet<int>> PidsAnsweringAsync(int requests)
+    {
+        var pids = new HashSet<int>();
+        for (var i = 0; i < requests; i++)
+        {
+            using var response = await Gateway.Client.GetAsync("/pid");
+            if (response.IsSuccessStatusCode) pids.Add(int.Parse(await response.Content.ReadAsStringAsync(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return pids;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Workers first, so none of them is left waiting for a gateway that went away.
+        foreach (var node in _nodes.AsEnumerable().Reverse()) await node.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// A bounded load loop: a few clients GET a path through the gateway until stopped, a request count or a time
+/// limit is reached, recording every outcome.
+/// </summary>
+public sealed class LoadLoop : IAsyncDisposable
+{
+    public sealed record Outcome(int Status, string Body, string? Error);
+
+    private readonly CancellationTokenSource _stop;
+    private readonly Task _running;
+    private readonly List<Outcome> _outcomes = new();
+
+    public LoadLoop(HttpClient client, string path, int clients = 4, int maxRequests = 4000, TimeSpan? maxTime = null)
+    {
+        _stop = new CancellationTokenSource(maxTime ?? TimeSpan.FromSeconds(60));
+        var remaining = maxRequests;
+        _running = Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested && Interlocked.Decrement(ref remaining) >= 0)
+            {
+                Outcome outcome;
+                try
+                {
+                    using var response = await client.GetAsync(path);
+                    outcome = new Outcome((int)response.StatusCode, await response.Content.ReadAsStringAsync(), null);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+                {
+                    outcome = new Outcome(0, "", e.Message);
+                }
+                lock (_outcomes) _outcomes.Add(outcome);
+            }
+        })));
+    }
+
+    public IReadOnlyList<Outcome> Outcomes
+    {
+        get { lock (_outcomes) return _outcomes.ToList(); }
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> more requests have completed.</summary>
+    public Task WaitForMoreAsync(int count)
+    {
+        var target = Outcomes.Count + count;
+        return Poll.UntilAsync(() => Outcomes.Count >= target || _running.IsCompleted, TimeSpan.FromSeconds(60), $"{count} more requests");
+    }
+
+    public async Task<IReadOnlyList<Outcome>> StopAsync()
+    {
+        _stop.Cancel();
+        await _running;
+        return Outcomes;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stop.Dispose();
+    }
+}
