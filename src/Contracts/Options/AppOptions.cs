@@ -35,6 +35,9 @@ public sealed class AppOptions
     /// <summary>A process is replaced after this many requests; 0 turns recycling off.</summary>
     public int MaxRequests { get; set; }
 
+    /// <summary>Out-of-band work (token-coordinated) after every this many requests of a process; 0 turns counting off.</summary>
+    public int OobWorkEvery { get; set; }
+
     /// <summary>A process whose resident memory (with its children) exceeds this many MB is replaced; 0 turns it off.</summary>
     public int MaxMemory { get; set; }
 

@@ -27,6 +27,7 @@ public sealed record AppPoolState(
 /// <param name="Concurrency">Most concurrent requests; 0 means unlimited.</param>
 /// <param name="CpuPercent">CPU time of the process tree over its lifetime, in percent of one core.</param>
 /// <param name="RssBytes">Resident memory of the process and its descendants; null when unreadable.</param>
+/// <param name="Oob">Its out-of-band work run: pending, draining, waiting-for-token or working; null when none.</param>
 public sealed record ProcessState(
     ProcessId Pid,
     string RouteId,
@@ -38,7 +39,8 @@ public sealed record ProcessState(
     TimeSpan Uptime,
     double CpuPercent,
     long? RssBytes,
-    DateTimeOffset LastUsed);
+    DateTimeOffset LastUsed,
+    string? Oob = null);
 
 /// <summary>Where a process is in its life, as far as routing is concerned.</summary>
 public enum ProcessLifecycle

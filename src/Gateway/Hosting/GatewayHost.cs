@@ -3,6 +3,7 @@ using Porter.Contracts.Options;
 using Porter.Gateway.Forwarding;
 using Porter.Hosting;
 using Porter.Hosting.Management;
+using Porter.Workers.Oob;
 
 namespace Porter.Gateway.Hosting;
 
@@ -24,10 +25,12 @@ public static class GatewayHost
         builder.Services.AddAkka(NodeHost.ActorSystemName, (akka, _) => akka
             .WithPorterNode(options, GatewayRole.Roles)
             .WithGatewayRole(options)
+            // Only a proxy: the OOB coordinator lives on worker nodes, this node just shows its state (GET /oob).
+            .WithOobCoordinator(hostsCoordinator: false, options.Oob)
             .WithWorkerDirectory());
 
         var app = builder.Build();
-        app.UseManagement();
+        app.UseManagement(OobApi.MapOobApi);
         app.UseGatewayPipeline(app.Services.GetRequiredService<WorkerForwarder>().ForwardAsync);
         return app;
     }

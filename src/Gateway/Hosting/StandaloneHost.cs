@@ -3,6 +3,7 @@ using Porter.Contracts.Options;
 using Porter.Hosting;
 using Porter.Hosting.Management;
 using Porter.Workers.Dispatching;
+using Porter.Workers.Oob;
 using Porter.Workers.Hosting;
 
 namespace Porter.Gateway.Hosting;
@@ -28,7 +29,7 @@ public static class StandaloneHost
             .WithWorkerRole(options));
 
         var app = builder.Build();
-        app.UseManagement();
+        app.UseManagement(OobApi.MapOobApi);
         app.UseGatewayPipeline(app.Services.GetRequiredService<AppDispatcher>().DispatchAsync);
         return app;
     }

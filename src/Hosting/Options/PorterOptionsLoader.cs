@@ -101,6 +101,7 @@ public static class PorterOptionsLoader
         Require(IPAddress.TryParse(options.Hostname, out _) || options.Hostname == "localhost",
             $"--hostname '{options.Hostname}' is not an IP address");
         if (options.Turbocache.Validate() is [var cacheError, ..]) throw new UsageException(cacheError);
+        if (options.Oob.Validate() is [var oobError, ..]) throw new UsageException(oobError);
         Require(options.MemoryCheckInterval > 0, "--memory-check-interval must be positive");
         Require(options.CrashLoopCrashes >= 1, $"--crash-loop-crashes must be at least 1, not {options.CrashLoopCrashes}");
         Require(options.CrashLoopWindow > 0, "--crash-loop-window must be positive");
@@ -124,6 +125,7 @@ public static class PorterOptionsLoader
             Require(app.PoolIdleTime >= 0, $"{app.Name}: --pool-idle-time must not be negative");
             Require(app.MaxRequests >= 0, $"{app.Name}: --max-requests must not be negative");
             Require(app.MaxMemory >= 0, $"{app.Name}: --max-memory must not be negative");
+            Require(app.OobWorkEvery >= 0, $"{app.Name}: --oob-work-every must not be negative");
             Require(app.StartTimeout > 0, $"{app.Name}: --start-timeout must be positive");
             Require(app.Concurrency is null or >= 0, $"{app.Name}: --concurrency must not be negative");
             Require(app.MaxRequestQueueSize >= 0, $"{app.Name}: --max-request-queue-size must not be negative");

@@ -69,7 +69,7 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
             }
             finally
             {
-                pool.Release(endpoint);
+                pool.Release(endpoint, context.Features.Get<OobWorkRequested>() is not null);
             }
             if (error == ForwarderError.None) return;
 

@@ -7,6 +7,7 @@ using Porter.Hosting;
 using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
 using Porter.Workers.Dispatching;
+using Porter.Workers.Oob;
 
 namespace Porter.Workers.Hosting;
 
@@ -32,7 +33,7 @@ public static class WorkerHost
             .WithWorkerRole(options));
 
         var app = builder.Build();
-        app.UseManagement();
+        app.UseManagement(OobApi.MapOobApi);
         app.UseMiddleware<AppResolutionMiddleware>(true);
         app.UseMiddleware<AppStaticFilesMiddleware>();
         var dispatcher = app.Services.GetRequiredService<AppDispatcher>();

@@ -54,6 +54,15 @@ public sealed class AppPool(AppName app, AppPool.Limits limits, RestartTrigger? 
     /// <summary>Raised when a process finished its max-requests-th request; the supervisor recycles it.</summary>
     public event Action<ProcessEndpoint>? RecycleDue;
 
+    /// <summary>
+    /// Raised once per pending run when a process asked for out-of-band work (its response header, or every
+    /// <see cref="OobWorkEvery"/> requests); the supervisor takes it from there.
+    /// </summary>
+    public event Action<ProcessEndpoint>? OobWorkWanted;
+
+    /// <summary>Out-of-band work after every N requests of a process (the app's oob-work-every); 0 turns counting off.</summary>
+    public int OobWorkEvery { get; init; }
+
     /// <summary>Raised when the request path asks for a restart (tmp/restart.txt changed, tmp/always_restart.txt exists).</summary>
     public event Action<RestartRequest>? RestartRequested;
 
@@ -136,12 +145,17 @@ public sealed class AppPool(AppName app, AppPool.Limits limits, RestartTrigger? 
     }
 
     /// <summary>Returns the session slot and hands it to the oldest waiter, if any.</summary>
-    public void Release(ProcessEndpoint endpoint)
+    /// <param name="oobRequested">The process's response asked for out-of-band work.</param>
+    public void Release(ProcessEndpoint endpoint, bool oobRequested = false)
     {
-        var recycle = endpoint.Release();
+        var recycle = endpoint.Release(out var processed);
         if (Volatile.Read(ref _waiterCount) > 0)
             lock (_gate) DispatchWaitersLocked();
         if (recycle) RecycleDue?.Invoke(endpoint);
+        var every = OobWorkEvery;
+        // The flag coalesces: a process answering many requests that ask for OOB work signals its supervisor once per run.
+        if ((oobRequested || (every > 0 && processed % every == 0)) && !endpoint.IsDisabled && endpoint.TryMarkOobWanted())
+            OobWorkWanted?.Invoke(endpoint);
     }
 
     /// <summary>The routable process a sticky-session cookie names, or null when it is gone.</summary>
@@ -182,6 +196,13 @@ public sealed class AppPool(AppName app, AppPool.Limits limits, RestartTrigger? 
             }
             DispatchWaitersLocked();
         }
+    }
+
+    /// <summary>Puts a process back in rotation after its out-of-band work (supervisor only).</summary>
+    public void Restore(ProcessEndpoint endpoint)
+    {
+        endpoint.Enable();
+        Add(endpoint);
     }
 
     /// <summary>Remembers why the last process ended, so a request that times out waiting can be told why.</summary>

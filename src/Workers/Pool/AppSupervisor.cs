@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Porter.Contracts.Ids;
 using Porter.Contracts.Options;
 using Porter.Contracts.Pool;
+using Porter.Workers.Oob;
 using Porter.Workers.Spawning;
 
 namespace Porter.Workers.Pool;
@@ -13,6 +14,9 @@ namespace Porter.Workers.Pool;
 /// max-requests or above max-memory (successor first), restarts rolling or blocking, replaces crashed processes with
 /// backoff and marks the app failing in a crash loop. It publishes routable processes to the app's
 /// <see cref="AppPool"/>, which the data plane reads without asking this actor anything.
+/// It also takes processes that asked for out-of-band work through their run: out of rotation (after a spare is up,
+/// or once the queue is empty, when it is the last routable one), drained, then handed to an <see cref="OobRunner"/>
+/// that holds the cluster-wide token while the process works, and back into rotation (or recycled) afterwards.
 /// </summary>
 public sealed class AppSupervisor : ReceiveActor, IWithTimers
 {
@@ -26,8 +30,30 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private sealed record IdleTick;
     private sealed record MemoryTick;
     private sealed record DrainTick;
+    private sealed record OobWanted(ProcessEndpoint Endpoint);
+    private sealed record OobTick;
 
-    private enum ChildState { Starting, Enabled, Disabling, ShuttingDown }
+    /// <summary>OutOfBand: out of rotation for out-of-band work; it comes back (unlike Disabling, which ends in a stop).</summary>
+    private enum ChildState { Starting, Enabled, OutOfBand, Disabling, ShuttingDown }
+
+    /// <summary>Where a process's out-of-band work run is: still routable, draining, or with its runner (waiting for a token or working).</summary>
+    private enum OobPhase { Pending, Draining, Running }
+
+    /// <summary>One process's pending or running out-of-band work.</summary>
+    private sealed class OobRun(DateTimeOffset since)
+    {
+        public OobPhase Phase { get; set; } = OobPhase.Pending;
+        /// <summary>When the current phase began.</summary>
+        public DateTimeOffset Since { get; set; } = since;
+        /// <summary>It is the last routable process and the pool may start a spare to serve while it works.</summary>
+        public bool WantsSpare { get; set; }
+        /// <summary>No spare can start (pool full, max-instances, backoff): it leaves once the app's queue is empty.</summary>
+        public bool NoRoomForSpare { get; set; }
+        public Child? Spare { get; set; }
+        public long? SpareRequest { get; set; }
+        /// <summary>The runner reported the token held and the work call started.</summary>
+        public bool Working { get; set; }
+    }
 
     /// <summary>What the supervisor knows about one of its processes.</summary>
     private sealed class Child(IActorRef actor, int generation, DateTimeOffset spawnedAt)
@@ -48,12 +74,17 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         /// <summary>Stopped to make room for another app; its slot goes back to the pool manager.</summary>
         public bool Yielded { get; set; }
         public DateTimeOffset DisablingSince { get; set; }
+        /// <summary>Its out-of-band work run, from the request that asked until it is back in rotation.</summary>
+        public OobRun? Oob { get; set; }
+        /// <summary>The runner of its current or last run, told when the process exits (a recycled run holds its token until then).</summary>
+        public IActorRef? OobRunner { get; set; }
         public ProcessId? Pid => Endpoint?.Pid;
         /// <summary>
         /// Serves or will serve requests, and no successor is taking its place yet. A process stopped first to make
         /// room for its successor still counts: its slot starts the successor once it is gone.
         /// </summary>
-        public bool CountsAsCapacity => (State is ChildState.Starting or ChildState.Enabled && Successor is null) || StopFirst;
+        public bool CountsAsCapacity =>
+            (State is ChildState.Starting or ChildState.Enabled or ChildState.OutOfBand && Successor is null) || StopFirst;
     }
 
     private readonly AppOptions _app;
@@ -67,6 +98,9 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, Child> _children = new();
     private readonly HashSet<long> _generalRequests = new();
     private readonly Dictionary<long, Child> _replacementRequests = new();
+    private readonly Dictionary<long, Child> _spareRequests = new();
+    private readonly Func<ProcessEndpoint, Props>? _oobRunner;
+    private int _oobCounter;
     private readonly List<TaskCompletionSource> _restartWaiters = new();
     private int _freeSlots;
     private long _nextRequestId;
@@ -79,15 +113,18 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private Action? _onQueued;
     private Action<ProcessEndpoint>? _onRecycleDue;
     private Action<AppPool.RestartRequest>? _onRestart;
+    private Action<ProcessEndpoint>? _onOobWanted;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="plan">Builds the spawn plan; throws when the app type cannot be detected.</param>
     /// <param name="processProps">Props of the actor owning one process (an <see cref="AppProcess"/>; tests pass a stand-in).</param>
     /// <param name="slots">Grants max-pool-size slots: the <see cref="PoolManager"/>.</param>
+    /// <param name="oobRunner">Props of the runner of one process's out-of-band work; null turns OOB work off.</param>
     public AppSupervisor(AppOptions app, AppPool pool, Func<SpawnPlan> plan, Func<SpawnPlan, Props> processProps,
-        IActorRef slots, ILogger logger, SupervisorSettings settings)
+        IActorRef slots, ILogger logger, SupervisorSettings settings, Func<ProcessEndpoint, Props>? oobRunner = null)
     {
+        _oobRunner = oobRunner;
         _app = app;
         _pool = pool;
         _plan = plan;
@@ -129,11 +166,18 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         Receive<IdleTick>(_ => StopIdleProcesses());
         Receive<MemoryTick>(_ => CheckMemory());
         Receive<DrainTick>(_ => Drain());
+        Receive<OobWanted>(wanted => OnOobWanted(wanted.Endpoint));
+        Receive<OobTick>(_ => Apply());
+        Receive<OobRunner.Started>(started =>
+        {
+            if (_children.Values.FirstOrDefault(c => Sender.Equals(c.OobRunner)) is { Oob: { } run }) run.Working = true;
+        });
+        Receive<OobRunner.Finished>(finished => OnOobFinished(Sender, finished));
     }
 
     public static Props Props(AppOptions app, AppPool pool, Func<SpawnPlan> plan, Func<SpawnPlan, Props> processProps,
-        IActorRef slots, ILogger logger, SupervisorSettings settings) =>
-        Akka.Actor.Props.Create(() => new AppSupervisor(app, pool, plan, processProps, slots, logger, settings));
+        IActorRef slots, ILogger logger, SupervisorSettings settings, Func<ProcessEndpoint, Props>? oobRunner = null) =>
+        Akka.Actor.Props.Create(() => new AppSupervisor(app, pool, plan, processProps, slots, logger, settings, oobRunner));
 
     // A failing process actor is replaced by this supervisor's own logic, never restarted in place.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
@@ -148,9 +192,11 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         };
         _onRecycleDue = endpoint => self.Tell(new RecycleDue(endpoint));
         _onRestart = request => self.Tell(new Restart(request.Method, request.Done));
+        _onOobWanted = endpoint => self.Tell(new OobWanted(endpoint));
         _pool.Queued += _onQueued;
         _pool.RecycleDue += _onRecycleDue;
         _pool.RestartRequested += _onRestart;
+        _pool.OobWorkWanted += _onOobWanted;
 
         if (_app.PoolIdleTime > 0)
         {
@@ -173,6 +219,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         _pool.Queued -= _onQueued;
         _pool.RecycleDue -= _onRecycleDue;
         _pool.RestartRequested -= _onRestart;
+        _pool.OobWorkWanted -= _onOobWanted;
         CompleteRestartWaiters();
     }
 
@@ -191,6 +238,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private void Apply()
     {
         if (_blockingRestart && !_children.Values.Any(c => c.Generation < _generation)) _blockingRestart = false;
+        AdvanceOobRuns();
 
         var now = Now;
         if (_blockingRestart || now < _spawnBlockedUntil)
@@ -202,12 +250,31 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
             return;
         }
 
+        foreach (var child in _children.Values.Where(c => c.Oob is { Phase: OobPhase.Pending, WantsSpare: true, NoRoomForSpare: false, Spare: null, SpareRequest: null }).ToList())
+        {
+            // A spare serves while the app's last routable process does its out-of-band work.
+            if (_freeSlots > 0)
+            {
+                _freeSlots--;
+                if (Spawn(null) is not { } spare) return;
+                child.Oob!.Spare = spare;
+                _logger.LogInformation("{App} starts a spare process so process {Pid} can do out-of-band work", _app.Name, child.Pid?.Value);
+            }
+            else
+            {
+                var id = ++_nextRequestId;
+                child.Oob!.SpareRequest = id;
+                _spareRequests[id] = child;
+                _slots.Tell(new PoolSlots.Request(_app.AppName, id, Replacement: true));
+            }
+        }
+
         foreach (var child in ReplacementsDue())
         {
             if (_freeSlots > 0)
             {
                 _freeSlots--;
-                if (!Spawn(child)) return;
+                if (Spawn(child) is null) return;
             }
             else
             {
@@ -226,7 +293,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         for (; missing > 0 && _freeSlots > 0; missing--)
         {
             _freeSlots--;
-            if (!Spawn(null)) return;
+            if (Spawn(null) is null) return;
         }
         for (; missing > 0; missing--)
         {
@@ -267,8 +334,8 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         for (; _freeSlots > 0; _freeSlots--) _slots.Tell(new PoolSlots.Release(_app.AppName, null));
     }
 
-    /// <summary>Starts a process with a slot already held; false (after backoff) when the app cannot be started.</summary>
-    private bool Spawn(Child? predecessor)
+    /// <summary>Starts a process with a slot already held; null (after backoff) when the app cannot be started.</summary>
+    private Child? Spawn(Child? predecessor)
     {
         SpawnPlan plan;
         try
@@ -279,7 +346,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         {
             _freeSlots++;
             Crashed(null, new AppPool.Failure(e.Message, []));
-            return false;
+            return null;
         }
         var actor = Context.ActorOf(_processProps(plan), $"process-{++_spawnCounter}");
         Context.Watch(actor);
@@ -290,7 +357,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
             child.Predecessor = predecessor;
             predecessor.Successor = child;
         }
-        return true;
+        return child;
     }
 
     // ---- slots ---------------------------------------------------------------------------------------------------
@@ -299,6 +366,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     {
         _generalRequests.Remove(granted.RequestId);
         if (_replacementRequests.Remove(granted.RequestId, out var child)) child.SlotRequest = null;
+        if (_spareRequests.Remove(granted.RequestId, out var waiting) && waiting.Oob is { } run) run.SpareRequest = null;
         // Slots are interchangeable: Apply gives it to the most urgent need, or returns it.
         _freeSlots++;
         Apply();
@@ -307,6 +375,16 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private void OnDenied(PoolSlots.Denied denied)
     {
         _generalRequests.Remove(denied.RequestId);
+        if (_spareRequests.Remove(denied.RequestId, out var waiting))
+        {
+            if (waiting.Oob is { } run)
+            {
+                run.SpareRequest = null;
+                run.NoRoomForSpare = true;
+            }
+            Apply();
+            return;
+        }
         if (!_replacementRequests.Remove(denied.RequestId, out var child)) return;
         child.SlotRequest = null;
         if (child.State != ChildState.Enabled || child.Successor is not null) return;
@@ -356,6 +434,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     /// </summary>
     private void Retire(Child child, string reason)
     {
+        AbandonOob(child);
         if (child.Successor is { } successor)
         {
             successor.Predecessor = null;
@@ -373,7 +452,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
                 child.State = ChildState.ShuttingDown;
                 child.Actor.Tell(AppProcess.Stop.Instance);
                 break;
-            case ChildState.Enabled:
+            case ChildState.Enabled or ChildState.OutOfBand:
                 _logger.LogInformation("{App} process {Pid} leaves rotation: {Reason}", _app.Name, child.Pid?.Value, reason);
                 _pool.Remove(child.Endpoint!);
                 child.State = ChildState.Disabling;
@@ -412,6 +491,14 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         if (child.Predecessor is { } predecessor) predecessor.Successor = null;
         if (child.Successor is { } successor) successor.Predecessor = null;
         if (child.SlotRequest is { } request) _replacementRequests.Remove(request);
+        AbandonOob(child);
+        child.OobRunner?.Tell(OobRunner.ProcessExited.Instance);
+        foreach (var waiting in _children.Values.Where(c => c.Oob?.Spare == child))
+        {
+            // The spare died before serving: the process waiting for it falls back to an empty queue.
+            waiting.Oob!.Spare = null;
+            waiting.Oob.NoRoomForSpare = true;
+        }
 
         if (child.Yielded)
             _slots.Tell(new PoolSlots.Release(_app.AppName, child.Pid));
@@ -458,7 +545,8 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private void OnRecycleDue(ProcessEndpoint endpoint)
     {
         var child = _children.Values.FirstOrDefault(c => ReferenceEquals(c.Endpoint, endpoint));
-        if (child is not { State: ChildState.Enabled, ReplaceReason: null }) return;
+        // A process doing out-of-band work is replaced once it is back in rotation.
+        if (child is not { State: ChildState.Enabled or ChildState.OutOfBand, ReplaceReason: null }) return;
         child.ReplaceReason = $"served {endpoint.MaxRequests} requests (max-requests)";
         _logger.LogInformation("{App} process {Pid} is recycled: {Reason}", _app.Name, endpoint.Pid.Value, child.ReplaceReason);
         Apply();
@@ -519,6 +607,133 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         _restartWaiters.Clear();
     }
 
+    // ---- out-of-band work ------------------------------------------------------------------------------------------
+
+    private void OnOobWanted(ProcessEndpoint endpoint)
+    {
+        var child = _children.Values.FirstOrDefault(c => ReferenceEquals(c.Endpoint, endpoint));
+        if (_oobRunner is null || child is not { State: ChildState.Enabled, Oob: null, ReplaceReason: null, Successor: null }
+            || child.Generation < _generation)
+        {
+            // A process on its way out gets no run; clearing lets a later request ask again if it stays.
+            endpoint.ClearOobWanted();
+            return;
+        }
+        _logger.LogDebug("{App} process {Pid} asked for out-of-band work", _app.Name, endpoint.Pid.Value);
+        child.Oob = new OobRun(Now);
+        Apply();
+    }
+
+    /// <summary>Moves every pending run as far as it can go now; called by <see cref="Apply"/>, so after every event.</summary>
+    private void AdvanceOobRuns()
+    {
+        if (_oobRunner is null) return;
+        // In start order: when several processes ask at once, the last of them is the one that stays routable.
+        foreach (var child in _children.Values.Where(c => c.Oob is { Phase: not OobPhase.Running }).OrderBy(c => c.StartedAt).ToList())
+            AdvanceOob(child, child.Oob!);
+        var waiting = _children.Values.Any(c => c.Oob is { Phase: not OobPhase.Running });
+        if (!waiting) Timers.Cancel("oob");
+        else if (!Timers.IsTimerActive("oob")) Timers.StartPeriodicTimer("oob", new OobTick(), TimeSpan.FromMilliseconds(50));
+    }
+
+    private void AdvanceOob(Child child, OobRun run)
+    {
+        if (run.Phase == OobPhase.Pending)
+        {
+            if (!MayLeaveRotation(child, run)) return;
+            _pool.Remove(child.Endpoint!);
+            child.State = ChildState.OutOfBand;
+            run.Phase = OobPhase.Draining;
+            run.Since = Now;
+            _logger.LogInformation("{App} process {Pid} leaves rotation for out-of-band work", _app.Name, child.Pid?.Value);
+        }
+        if (run.Phase != OobPhase.Draining) return;
+        var endpoint = child.Endpoint!;
+        if (endpoint.Sessions > 0)
+        {
+            if (Now - run.Since < _settings.StopGrace) return;
+            // A long request (a WebSocket, a stream) must not keep the process out of rotation: skip this run.
+            _logger.LogWarning("{App} process {Pid} still has {Sessions} requests after {Grace} s; skipping its out-of-band work",
+                _app.Name, endpoint.Pid.Value, endpoint.Sessions, _settings.StopGrace.TotalSeconds);
+            EndOob(child);
+            return;
+        }
+        run.Phase = OobPhase.Running;
+        child.OobRunner = Context.ActorOf(_oobRunner!(endpoint), $"oob-{endpoint.Pid.Value}-{++_oobCounter}");
+    }
+
+    /// <summary>
+    /// A process leaves rotation for its work only when another one serves meanwhile. The app's last routable
+    /// process waits for a spare when the pool has room (as Passenger spawns one), otherwise until the queue is empty.
+    /// </summary>
+    private bool MayLeaveRotation(Child child, OobRun run)
+    {
+        if (_children.Values.Any(c => c != child && c.State == ChildState.Enabled)) return true;
+        if (!run.NoRoomForSpare)
+        {
+            if (run.Spare is not null || run.SpareRequest is not null) return false;
+            var capacity = _children.Values.Count(c => c.CountsAsCapacity);
+            var spawnBlocked = _blockingRestart || Now < _spawnBlockedUntil;
+            if (!spawnBlocked && (_app.MaxInstances == 0 || capacity < _app.MaxInstances))
+            {
+                run.WantsSpare = true;
+                return false;
+            }
+            run.NoRoomForSpare = true;
+        }
+        return _pool.QueueLength == 0;
+    }
+
+    private void OnOobFinished(IActorRef runner, OobRunner.Finished finished)
+    {
+        var child = _children.Values.FirstOrDefault(c => runner.Equals(c.OobRunner));
+        if (child is null)
+        {
+            // The process is gone already: the runner may give its token back.
+            runner.Tell(OobRunner.ProcessExited.Instance);
+            return;
+        }
+        if (finished.Recycle)
+        {
+            child.ReplaceReason = $"its out-of-band work {(finished.Outcome == OobOutcome.TimedOut ? "timed out" : "failed to connect")}";
+            Retire(child, child.ReplaceReason);
+        }
+        else
+        {
+            EndOob(child);
+        }
+        Apply();
+    }
+
+    /// <summary>The run is over (or skipped): the process takes requests again and may ask for another run.</summary>
+    private void EndOob(Child child)
+    {
+        ForgetSpare(child);
+        child.Oob = null;
+        if (child.State == ChildState.OutOfBand)
+        {
+            child.State = ChildState.Enabled;
+            _pool.Restore(child.Endpoint!);
+            _logger.LogInformation("{App} process {Pid} is back in rotation after out-of-band work", _app.Name, child.Pid?.Value);
+        }
+        child.Endpoint?.ClearOobWanted();
+    }
+
+    /// <summary>The process leaves for good: its runner gives up (and never leaks a token).</summary>
+    private void AbandonOob(Child child)
+    {
+        if (child.Oob is null) return;
+        ForgetSpare(child);
+        child.Oob = null;
+        child.OobRunner?.Tell(OobRunner.Abort.Instance);
+    }
+
+    private void ForgetSpare(Child child)
+    {
+        // A spare already started stays: it is capacity like any other process (pool-idle-time stops it later).
+        if (child.Oob?.SpareRequest is { } request) _spareRequests.Remove(request);
+    }
+
     // ---- status ----------------------------------------------------------------------------------------------------
 
     private AppPoolState State()
@@ -534,16 +749,26 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
                 var uptime = now - c.StartedAt;
                 var cpu = sample is { } s && uptime > TimeSpan.Zero ? Math.Round(s.CpuTime / uptime * 100, 1) : 0;
                 return new ProcessState(endpoint.Pid, endpoint.RouteId, Lifecycle(c.State), endpoint.Sessions,
-                    endpoint.Concurrency, endpoint.Processed, c.StartedAt, uptime, cpu, sample?.RssBytes, endpoint.LastUsed);
+                    endpoint.Concurrency, endpoint.Processed, c.StartedAt, uptime, cpu, sample?.RssBytes, endpoint.LastUsed, OobPhaseName(c.Oob));
             })
             .ToList();
         return new AppPoolState(_app.AppName, _app.MinInstances, _app.MaxInstances, _pool.QueueLength,
             _children.Values.Count(c => c.State == ChildState.Starting), _restartUnfinished, _pool.CurrentFailure?.Reason, processes);
     }
 
+    private static string? OobPhaseName(OobRun? run) => run switch
+    {
+        null => null,
+        { Phase: OobPhase.Pending } => "pending",
+        { Phase: OobPhase.Draining } => "draining",
+        { Working: true } => "working",
+        _ => "waiting-for-token",
+    };
+
     private static ProcessLifecycle Lifecycle(ChildState state) => state switch
     {
         ChildState.Enabled => ProcessLifecycle.Enabled,
+        ChildState.OutOfBand => ProcessLifecycle.Disabled,
         ChildState.Disabling => ProcessLifecycle.Disabling,
         _ => ProcessLifecycle.ShuttingDown,
     };

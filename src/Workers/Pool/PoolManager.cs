@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -6,6 +7,7 @@ using Porter.Contracts.Ids;
 using Porter.Contracts.Options;
 using Porter.Contracts.Pool;
 using Porter.Workers.Management;
+using Porter.Workers.Oob;
 using Porter.Workers.Spawning;
 
 namespace Porter.Workers.Pool;
@@ -93,7 +95,13 @@ public sealed class PoolManager : ReceiveActor, IWithTimers
 /// <summary>Akka.Hosting registration of the worker pool.</summary>
 public static class PoolManagerHostingExtensions
 {
-    /// <summary>Starts the pool manager (and so every app's supervisor) and registers it as <c>IRequiredActor&lt;PoolManager&gt;</c>.</summary>
+    /// <summary>How often an OOB runner re-sends a command the coordinator has not answered (it may be moving).</summary>
+    private static readonly TimeSpan OobRetryInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Starts the pool manager (and so every app's supervisor) and registers it as <c>IRequiredActor&lt;PoolManager&gt;</c>.
+    /// Out-of-band work runs when the OOB coordinator's proxy is registered first (<c>WithOobCoordinator</c>).
+    /// </summary>
     public static AkkaConfigurationBuilder AddPoolManager(this AkkaConfigurationBuilder builder) =>
         builder.WithActors((system, registry, resolver) =>
         {
@@ -103,11 +111,18 @@ public static class PoolManagerHostingExtensions
             var logger = resolver.GetService<ILoggerFactory>().CreateLogger("Porter.Workers.Pool");
             resolver.GetService<PoolMetrics>(); // its gauges exist from the moment the pool does
             var wsgiLoader = Path.Combine(AppContext.BaseDirectory, "wsgi_loader.py");
+            OobRunnerSettings? oob = null;
+            if (registry.TryGet<OobCoordinator>(out var coordinator))
+            {
+                oob = new OobRunnerSettings(coordinator, Cluster.Get(system).SelfAddress.ToString(), options.Oob, OobRetryInterval,
+                    OobWorkClient.PostAsync, resolver.GetService<OobMetrics>());
+            }
             var manager = system.ActorOf(PoolManager.Props(options, resolver.GetService<PoolRegistry>(), (app, pool, slots) =>
             {
                 var environment = app.Environment ?? options.Environment;
+                Func<ProcessEndpoint, Props>? oobRunner = oob is null ? null : endpoint => OobRunner.Props(app.AppName, endpoint, oob, logger);
                 return AppSupervisor.Props(app, pool, () => AppTypeDetector.Plan(app, environment, wsgiLoader),
-                    plan => AppProcess.Props(app, plan, processes, logger), slots, logger, settings);
+                    plan => AppProcess.Props(app, plan, processes, logger), slots, logger, settings, oobRunner);
             }), "pool");
             registry.Register<PoolManager>(manager);
         });

@@ -18,7 +18,10 @@ public sealed class PoolRegistry
                     app.MaxRequestQueueSize,
                     TimeSpan.FromSeconds(app.MaxRequestQueueTime),
                     TimeSpan.FromSeconds(options.RequestWaitTimeout)),
-                new RestartTrigger(app.Root, TimeSpan.FromSeconds(app.StatThrottleRate))),
+                new RestartTrigger(app.Root, TimeSpan.FromSeconds(app.StatThrottleRate)))
+            {
+                OobWorkEvery = app.OobWorkEvery,
+            },
             StringComparer.Ordinal);
     }
 

@@ -11,6 +11,7 @@ public sealed class ProcessEndpoint
     private long _lastUsedTicks;
     private int _disabled;
     private int _recycling;
+    private int _oobWanted;
 
     /// <param name="maxRequests">Requests after which the pool asks for the process to be recycled; 0 means never.</param>
     /// <param name="routeId">Sticky-session id; a random one when not given.</param>
@@ -45,7 +46,10 @@ public sealed class ProcessEndpoint
     public long Processed => Interlocked.Read(ref _processed);
     public DateTimeOffset LastUsed => new(Interlocked.Read(ref _lastUsedTicks), TimeSpan.Zero);
 
-    /// <summary>True once the process was taken out of rotation; it never takes another request.</summary>
+    /// <summary>
+    /// True while the process is out of rotation: for good once it is retired, or for the length of an out-of-band
+    /// work run (<see cref="Enable"/> brings it back).
+    /// </summary>
     public bool IsDisabled => Volatile.Read(ref _disabled) != 0;
 
     /// <summary>
@@ -80,11 +84,17 @@ public sealed class ProcessEndpoint
         return false;
     }
 
+    /// <summary>True from the request that asked for out-of-band work until the run is over: at most one pending run per process.</summary>
+    public bool IsOobWanted => Volatile.Read(ref _oobWanted) != 0;
+
     /// <summary>Ends a request; true when it was the one that reached <see cref="MaxRequests"/>.</summary>
-    internal bool Release()
+    internal bool Release() => Release(out _);
+
+    /// <summary>Ends a request; <paramref name="processed"/> counts it. True when it was the one that reached <see cref="MaxRequests"/>.</summary>
+    internal bool Release(out long processed)
     {
         Interlocked.Exchange(ref _lastUsedTicks, DateTimeOffset.UtcNow.UtcTicks);
-        var processed = Interlocked.Increment(ref _processed);
+        processed = Interlocked.Increment(ref _processed);
         Interlocked.Decrement(ref _sessions);
         if (MaxRequests == 0 || processed < MaxRequests) return false;
         MarkRecycling();
@@ -97,4 +107,13 @@ public sealed class ProcessEndpoint
     internal void Unacquire() => Interlocked.Decrement(ref _sessions);
 
     internal void Disable() => Interlocked.Exchange(ref _disabled, 1);
+
+    /// <summary>Back in rotation after out-of-band work (supervisor only, through <see cref="AppPool.Restore"/>).</summary>
+    internal void Enable() => Interlocked.Exchange(ref _disabled, 0);
+
+    /// <summary>Marks out-of-band work as wanted; false when a run is already pending, so requests that ask again coalesce.</summary>
+    internal bool TryMarkOobWanted() => Interlocked.CompareExchange(ref _oobWanted, 1, 0) == 0;
+
+    /// <summary>The pending run is over (done, skipped or abandoned): the next request may ask again.</summary>
+    internal void ClearOobWanted() => Interlocked.Exchange(ref _oobWanted, 0);
 }
