@@ -1,3 +1,4 @@
+using System.Reflection;
 using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.AspNetCore.Builder;
@@ -16,6 +17,7 @@ namespace Porter.Integration.Tests.Infrastructure;
 public sealed class InProcessNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _crashed;
 
     private InProcessNode(WebApplication app, PorterOptions options)
     {
@@ -63,10 +65,32 @@ public sealed class InProcessNode : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// Ends the node's actor system as a crash would: no coordinated shutdown, so it neither leaves the cluster nor
+    /// hands its singletons over; the other members see it unreachable and their split brain resolver downs it.
+    /// Its web host (and so its app processes) stays until <see cref="DisposeAsync"/>.
+    /// </summary>
+    public async Task CrashAsync()
+    {
+        // ActorSystem.Terminate would run the coordinated shutdown (a graceful leave); FinalTerminate is what it ends with.
+        var finalTerminate = typeof(ActorSystem).GetMethod("FinalTerminate", BindingFlags.Instance | BindingFlags.NonPublic)
+            ?? throw new InvalidOperationException("ActorSystem.FinalTerminate not found");
+        _crashed = true;
+        finalTerminate.Invoke(System, null);
+        await System.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await _app.StopAsync();
+        try
+        {
+            await _app.StopAsync();
+        }
+        catch (Exception) when (_crashed)
+        {
+            // The actor system is gone already; the app processes were still ended by the process registry.
+        }
         await _app.DisposeAsync();
     }
 }

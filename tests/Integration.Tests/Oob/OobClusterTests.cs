@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Porter.Contracts.Pool;
+using Porter.Contracts.Options;
+using Porter.Integration.Tests.Infrastructure;
+using Porter.Workers.Pool;
+using Xunit.Abstractions;
+
+namespace Porter.Integration.Tests.Oob;
+
+/// <summary>
+/// Out-of-band work across a real three-node cluster inside this test process: a seed node hosting the coordinator
+/// singleton (one testapp process) and two worker nodes with three testapp processes each, whose every response asks
+/// for OOB work. Each run appends its start and end (CLOCK_MONOTONIC) to one shared log. The nodes share one SQLite
+/// journal (their data dirs link to the same file), so the singleton that moves after the seed crashes recovers the
+/// grants and counters its predecessor wrote.
+/// </summary>
+public sealed class OobClusterTests(ITestOutputHelper output)
+{
+    private sealed record Sample(long SentNs, int Status, string Body, string? Error, string Node);
+
+    private sealed record Run(int Pid, long StartNs, long EndNs);
+
+    [Fact]
+    public async Task Runs_never_overlap_all_happen_and_survive_the_crash_of_the_coordinator_node()
+    {
+        // The test compares its own clock with the apps' process.hrtime: both CLOCK_MONOTONIC in nanoseconds on Linux.
+        Assert.Equal(1_000_000_000, Stopwatch.Frequency);
+        var shared = Repo.TempDir("oob-journal");
+        var journal = Path.Combine(shared, "porter.db");
+        var log = Path.Combine(shared, "oob.log");
+        File.WriteAllText(log, "");
+
+        await using var seed = await InProcessNode.StartAsync(App(log, 1), configure: o => Configure(o, journal));
+        await using var b = await InProcessNode.StartAsync(App(log, 3), seed, o => Configure(o, journal));
+        await using var c = await InProcessNode.StartAsync(App(log, 3), seed, o => Configure(o, journal));
+        await Poll.UntilAsync(() => Cluster.Get(seed.System).State.Members.Count(m => m.Status == MemberStatus.Up) == 3,
+            TimeSpan.FromSeconds(30), "three Up members");
+        // The oldest worker node (the seed) hosts the coordinator.
+        await seed.System.ActorSelection("/user/oob-coordinator/oob-coordinator").ResolveOne(TimeSpan.FromSeconds(10));
+        foreach (var node in new[] { b, c })
+            await Poll.UntilAsync(() => Pool(node).Routable.Count >= 3, TimeSpan.FromSeconds(30), "three routable processes");
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        var samples = new List<Sample>();
+        var load = new[] { b, c }.SelectMany(node => Enumerable.Range(0, 3).Select(_ => Load(node, samples, 500, stop.Token))).ToArray();
+
+        await Poll.UntilAsync(() => Runs(log).Count >= 10, TimeSpan.FromSeconds(30), "ten OOB runs before the crash");
+        var runsBefore = await ClusterRunsAsync(b);
+        output.WriteLine($"runs before the crash: log {Runs(log).Count}, coordinator {runsBefore}");
+
+        var seedAddress = Cluster.Get(seed.System).SelfAddress;
+        var crashedAt = Stopwatch.GetTimestamp();
+        await seed.CrashAsync();
+        // The survivors' split brain resolver (keep-majority, stable after 2 s) downs the crashed seed; the singleton moves.
+        await Poll.UntilAsync(() => Cluster.Get(b.System).State.Members.All(m => m.Address != seedAddress),
+            TimeSpan.FromSeconds(30), "the crashed seed to be removed");
+        await Poll.UntilAsync(() => Runs(log).Count(r => r.StartNs > crashedAt) >= 10, TimeSpan.FromSeconds(30),
+            "ten OOB runs after the crash");
+        await b.System.ActorSelection("/user/oob-coordinator/oob-coordinator").ResolveOne(TimeSpan.FromSeconds(10));
+        // The moved coordinator's counters start from what the journal holds, not from zero.
+        var runsAfter = await ClusterRunsAsync(b);
+        Assert.True(runsAfter >= runsBefore, $"the coordinator's run count went from {runsBefore} to {runsAfter} over the fail-over");
+
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+        // Every process that served a request ends up with a run that started after it: poll until none is pending.
+        await Poll.UntilAsync(async () => await SettledAsync(b) && await SettledAsync(c) ? "" : null, TimeSpan.FromSeconds(30),
+            "every pending OOB run to finish");
+
+        var runs = Runs(log);
+        List<Sample> all;
+        lock (samples) all = samples.ToList();
+        output.WriteLine($"{all.Count} requests, {runs.Count} OOB runs, {runs.Count(r => r.StartNs > crashedAt)} after the crash");
+        Assert.All(all, s => Assert.True(s.Status == 200, $"request to {s.Node} failed: {s.Status} {s.Error} {s.Body}"));
+
+        var ordered = runs.OrderBy(r => r.StartNs).ToList();
+        for (var i = 1; i < ordered.Count; i++)
+            Assert.True(ordered[i].StartNs >= ordered[i - 1].EndNs,
+                $"OOB runs overlap: pid {ordered[i - 1].Pid} [{ordered[i - 1].StartNs}, {ordered[i - 1].EndNs}] and pid {ordered[i].Pid} [{ordered[i].StartNs}, {ordered[i].EndNs}]");
+
+        foreach (var group in all.GroupBy(s => int.Parse(s.Body, CultureInfo.InvariantCulture)))
+        {
+            var lastSent = group.Max(s => s.SentNs);
+            Assert.True(runs.Any(r => r.Pid == group.Key && r.StartNs > lastSent),
+                $"process {group.Key} served {group.Count()} requests asking for OOB work but had no run after the last one");
+        }
+    }
+
+    private static AppOptions App(string log, int instances) => new()
+    {
+        Name = "testapp",
+        Root = Repo.TestApp,
+        // Short runs keep the test quick; the log is shared by every process of every node.
+        AppStartCommand = $"env OOB_LOG={log} OOB_MS=20 node --expose-gc app.js",
+        MinInstances = instances,
+        MaxInstances = instances + 1,
+        DisableTurbocaching = true,
+    };
+
+    /// <summary>Each node keeps its own data dir (PID records) but links its journal to the shared SQLite file.</summary>
+    private static void Configure(PorterOptions options, string journal)
+    {
+        options.DowningStableAfter = 2;
+        File.CreateSymbolicLink(Path.Combine(options.DataDir!, "porter.db"), journal);
+    }
+
+    private static AppPool Pool(InProcessNode node) =>
+        ((PoolRegistry)node.Services.GetService(typeof(PoolRegistry))!).Find(new("testapp"))!;
+
+    /// <summary>No OOB run pending or running on the node: every process is in rotation again.</summary>
+    private static async Task<bool> SettledAsync(InProcessNode node)
+    {
+        var pool = node.Services.GetRequiredService<IRequiredActor<PoolManager>>().ActorRef;
+        var state = await pool.Ask<PoolState>(PoolProtocol.GetPoolState.Instance, TimeSpan.FromSeconds(5));
+        return state.Apps.All(a => a.Processes.All(p => p.State == ProcessLifecycle.Enabled && p.Oob is null))
+            && Pool(node).Routable.All(e => !e.IsOobWanted);
+    }
+
+    private static Task Load(InProcessNode node, List<Sample> samples, int requests, CancellationToken stop) => Task.Run(async () =>
+    {
+        for (var i = 0; i < requests && !stop.IsCancellationRequested; i++)
+        {
+            var sent = Stopwatch.GetTimestamp();
+            Sample sample;
+            try
+            {
+                using var response = await node.Client.GetAsync("/pid?oob=1");
+                sample = new Sample(sent, (int)response.StatusCode, await response.Content.ReadAsStringAsync(), null, node.BaseAddress.ToString());
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+            {
+                sample = new Sample(sent, 0, "", e.Message, node.BaseAddress.ToString());
+            }
+            lock (samples) samples.Add(sample);
+        }
+    });
+
+    /// <summary>The complete lines of the log (each is one O_APPEND write; a line being written is left for the next read).</summary>
+    private static List<Run> Runs(string log) => File.ReadAllText(log).Split('\n')[..^1]
+        .Select(line => line.Split(' '))
+        .Where(parts => parts.Length == 3)
+        .Select(parts => new Run(int.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture),
+            long.Parse(parts[2], CultureInfo.InvariantCulture)))
+        .ToList();
+
+    /// <summary>The coordinator's cluster-wide run count from GET /oob, retried while the singleton moves.</summary>
+    private static Task<long?> ClusterRunsAsync(InProcessNode node) => Poll.UntilAsync<long?>(async () =>
+    {
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.Options.Management.Port}/") };
+        using var response = await client.GetAsync("oob");
+        if (!response.IsSuccessStatusCode) return null;
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("cluster").GetProperty("runs").GetInt64();
+    }, TimeSpan.FromSeconds(30), "GET /oob to answer");
+}
