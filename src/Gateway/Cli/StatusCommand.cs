@@ -169,10 +169,38 @@ public static class StatusCommand
         if (documents.TryGetValue("oob", out var oob))
         {
             text.AppendLine("----------- Out-of-band work -----------");
-            text.AppendLine(oob is { } o ? o.ToString() : "not available on this node");
+            if (oob is { } o) RenderOob(text, o);
+            else text.AppendLine("not available on this node");
         }
         return text.ToString();
     }
+
+    /// <summary>The OOB coordinator's state: holders and queue per scope, then runs, durations and waits cluster-wide and per app.</summary>
+    private static void RenderOob(StringBuilder text, JsonElement oob)
+    {
+        text.AppendLine(CultureInfo.InvariantCulture, $"Tokens per scope : {oob.GetProperty("maxConcurrent").GetInt32()}");
+        var scopes = oob.GetProperty("scopes").EnumerateArray().ToList();
+        if (scopes.Count == 0) text.AppendLine("Holders          : none (queue empty)");
+        foreach (var scope in scopes)
+        {
+            var holders = scope.GetProperty("holders").EnumerateArray()
+                .Select(h => $"{Str(h, "app")} PID {h.GetProperty("pid").GetInt32()} on {Str(h, "node")} (token {h.GetProperty("tokenId").GetInt64()}, {Ms(h, "heldMs")})")
+                .ToList();
+            text.AppendLine(CultureInfo.InvariantCulture, $"Scope {Str(scope, "scope")}:");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  Holder : {(holders.Count == 0 ? "none" : string.Join("; ", holders))}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  Queue  : {scope.GetProperty("queueLength").GetInt32()}");
+        }
+        text.AppendLine(CultureInfo.InvariantCulture, $"Cluster          : {OobCounters(oob.GetProperty("cluster"))}");
+        foreach (var app in oob.GetProperty("apps").EnumerateArray())
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {Str(app, "app")}: {OobCounters(app.GetProperty("counters"))}");
+    }
+
+    private static string OobCounters(JsonElement c) =>
+        $"{c.GetProperty("runs").GetInt64()} runs, mean {Ms(c, "meanDurationMs")}, max {Ms(c, "maxDurationMs")}, " +
+        $"mean wait {Ms(c, "meanWaitMs")}, {c.GetProperty("reclaims").GetInt64()} reclaimed";
+
+    private static string Ms(JsonElement element, string name) =>
+        string.Create(CultureInfo.InvariantCulture, $"{element.GetProperty(name).GetDouble():0.#} ms");
 
     private sealed record CacheCounters(long Lookups, long Hits, long Stores)
     {

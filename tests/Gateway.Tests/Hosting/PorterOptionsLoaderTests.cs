@@ -181,12 +181,27 @@ public sealed class PorterOptionsLoaderTests : IDisposable
     [InlineData("--crash-loop-crashes 0", "--crash-loop-crashes must be at least 1")]
     [InlineData("--memory-check-interval 0", "--memory-check-interval must be positive")]
     [InlineData("--max-requests many", "invalid command line")]
+    [InlineData("--oob-work-every -1", "--oob-work-every must not be negative")]
+    [InlineData("--oob-max-concurrent 0", "Oob MaxConcurrent must be at least 1")]
+    [InlineData("--oob-work-timeout 00:05:00", "must be shorter than LeaseTime")]
+    [InlineData("--oob-scope node", "expected one of: cluster, app")]
     public void Invalid_pool_options_are_refused_with_one_clear_line(string flags, string expected)
     {
         var root = NodeApp("pool");
         var e = Assert.Throws<UsageException>(() => Load([root, .. flags.Split(' ')]));
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Oob_flags_bind_the_app_counter_and_the_coordinator_settings()
+    {
+        var root = NodeApp("oob");
+        var options = Load(root, "--oob-work-every", "50", "--oob-max-concurrent", "2", "--oob-scope", "app",
+            "--oob-work-timeout", "00:00:30", "--oob-lease-time", "00:01:00");
+        Assert.Equal(50, Assert.Single(options.Apps).OobWorkEvery);
+        Assert.Equal((2, OobScope.App, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1)),
+            (options.Oob.MaxConcurrent, options.Oob.Scope, options.Oob.WorkTimeout, options.Oob.LeaseTime));
     }
 
     [Theory]
