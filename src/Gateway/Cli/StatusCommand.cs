@@ -155,7 +155,8 @@ public static class StatusCommand
                             $"  * PID: {p.GetProperty("pid").GetInt32(),-8} Sessions: {p.GetProperty("sessions").GetInt32(),-6} Processed: {p.GetProperty("processed").GetInt64(),-8} Uptime: {Duration(p.GetProperty("uptimeSeconds").GetDouble())}");
                         text.AppendLine(CultureInfo.InvariantCulture,
                             $"    CPU: {p.GetProperty("cpuPercent").GetDouble():0}%{"",-6} Memory  : {rss,-8} Last used: {Duration(Math.Max(0, lastUsed))} ago");
-                        text.AppendLine(CultureInfo.InvariantCulture, $"    State: {Str(p, "state")}");
+                        var oobPhase = Str(p, "oob") is { } phase ? $" (out-of-band work: {phase})" : "";
+                        text.AppendLine(CultureInfo.InvariantCulture, $"    State: {Str(p, "state")}{oobPhase}");
                     }
                     text.AppendLine();
                 }

@@ -66,6 +66,7 @@ public sealed class WorkerManagement(ActorSystem system, IRequiredActor<PoolMana
                 cpuPercent = Math.Round(p.CpuPercent, 1),
                 rssBytes = p.RssBytes,
                 lastUsed = p.LastUsed,
+                oob = p.Oob,
             }),
         }),
     };
