@@ -45,6 +45,17 @@ public sealed class ThreeNodeClusterTests
             foreach (var pid in worker.RecordedAppPids()) Assert.Contains($"PID: {pid}", status.Stdout);
         }
 
+        // A worker's process asks for OOB work; the gateway, which only has the coordinator's proxy, reports the run.
+        using (var oobRequest = await cluster.Gateway.Client.GetAsync("/pid?oob=1"))
+            Assert.Equal(HttpStatusCode.OK, oobRequest.StatusCode);
+        await Poll.UntilAsync(async () =>
+        {
+            using var oob = await cluster.Gateway.Management.GetAsync("/oob");
+            if (!oob.IsSuccessStatusCode) return null;
+            var runs = JsonDocument.Parse(await oob.Content.ReadAsStringAsync()).RootElement.GetProperty("cluster").GetProperty("runs").GetInt64();
+            return runs >= 1 ? "" : null;
+        }, TimeSpan.FromSeconds(30), "the gateway's /oob to report a run");
+
         // /metrics is Prometheus text with the gateway's request counter.
         using var metrics = await cluster.Gateway.Management.GetAsync("/metrics");
         Assert.Contains(PrometheusText.Parse(await metrics.Content.ReadAsStringAsync()), s => s.Name.StartsWith("porter_requests", StringComparison.Ordinal));

@@ -165,6 +165,30 @@ public sealed class ManagementApiTests(ManagedNodeFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Oob_reports_the_coordinator_state_after_a_requested_run()
+    {
+        // The app asks for OOB work in its response; the client never sees the header.
+        using var response = await fixture.Porter.Client.GetAsync("/pid?oob=1");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-Porter-Request-OOB-Work"));
+
+        var oob = (await Poll.UntilAsync<JsonElement?>(async () =>
+        {
+            var doc = await JsonAsync("/oob");
+            return doc.GetProperty("cluster").GetProperty("runs").GetInt64() >= 1 ? doc : null;
+        }, TimeSpan.FromSeconds(30), "a completed OOB run in /oob"))!.Value;
+        Assert.Equal(1, oob.GetProperty("maxConcurrent").GetInt32());
+        var app = Assert.Single(oob.GetProperty("apps").EnumerateArray());
+        Assert.Equal("testapp", app.GetProperty("app").GetString());
+        Assert.True(app.GetProperty("counters").GetProperty("maxDurationMs").GetDouble() > 0);
+
+        var status = await PorterCommand.RunAsync("status", "--url", $"http://127.0.0.1:{fixture.Porter.ManagementPort}", "--show=oob");
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains("Tokens per scope : 1", status.Stdout);
+        Assert.Contains("  testapp: ", status.Stdout);
+    }
+
+    [Fact]
     public async Task Seed_nodes_answer_in_the_bootstrap_shape()
     {
         var doc = await JsonAsync("/bootstrap/seed-nodes");
