@@ -56,6 +56,23 @@ public sealed class ExampleAppsTests
 
     [Theory]
     [MemberData(nameof(Examples))]
+    public async Task Does_out_of_band_work_when_porter_asks(string example)
+    {
+        await using var porter = await PorterProcess.StartAsync([.. await StartArgsAsync(example), "--oob-work-every", "1"]);
+        Assert.Contains(example, await porter.Client.GetStringAsync("/"));
+        // The run is counted by outcome: "completed" means the app answered POST /.porter/oob-work with a 2xx.
+        await Poll.UntilAsync(async () =>
+        {
+            var samples = PrometheusText.Parse(await porter.Management.GetStringAsync("/metrics"));
+            return samples.Any(s => s.Name.StartsWith("porter_oob_runs", StringComparison.Ordinal)
+                && s.Labels.GetValueOrDefault("outcome") == "completed" && s.Value >= 1) ? "" : null;
+        }, TimeSpan.FromSeconds(30), $"a completed OOB run of {example}");
+        // The process is back in rotation afterwards.
+        Assert.Contains(example, await porter.Client.GetStringAsync("/"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Examples))]
     public async Task Serves_public_files_with_validators_and_ranges(string example)
     {
         await using var porter = await PorterProcess.StartAsync(await StartArgsAsync(example));
