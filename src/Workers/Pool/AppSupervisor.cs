@@ -141,6 +141,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         {
             // A process actor that stopped without reporting (it threw) still needs replacing.
             if (_children.ContainsKey(t.ActorRef)) OnGone(t.ActorRef, new AppProcess.Failed(null, "process actor stopped", []));
+            else OnOobRunnerStopped(t.ActorRef);
         });
         Receive<PoolSlots.Granted>(OnGranted);
         Receive<PoolSlots.Denied>(OnDenied);
@@ -658,8 +659,21 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
             EndOob(child);
             return;
         }
+        // The coordinator knows a process by (node, app, PID): while its previous run's token is not acknowledged as
+        // released, asking again would be answered with that same token, and the late release would then end the new
+        // run's token under it. So the next run starts only once the previous runner is gone.
+        if (child.OobRunner is not null) return;
         run.Phase = OobPhase.Running;
         child.OobRunner = Context.ActorOf(_oobRunner!(endpoint), $"oob-{endpoint.Pid.Value}-{++_oobCounter}");
+        Context.Watch(child.OobRunner);
+    }
+
+    /// <summary>A runner stops once its token is given back (or its request withdrawn): the process may start its next run.</summary>
+    private void OnOobRunnerStopped(IActorRef runner)
+    {
+        if (_children.Values.FirstOrDefault(c => runner.Equals(c.OobRunner)) is not { } child) return;
+        child.OobRunner = null;
+        Apply();
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ public sealed class OobClusterTests(ITestOutputHelper output)
 {
     private sealed record Sample(long SentNs, int Status, string Body, string? Error, string Node);
 
-    private sealed record Run(int Pid, long StartNs, long EndNs);
+    private sealed record Run(int Pid, long StartNs, long EndNs, long Token, int InFlight);
 
     [Fact]
     public async Task Runs_never_overlap_all_happen_and_survive_the_crash_of_the_coordinator_node()
@@ -83,6 +83,14 @@ public sealed class OobClusterTests(ITestOutputHelper output)
         for (var i = 1; i < ordered.Count; i++)
             Assert.True(ordered[i].StartNs >= ordered[i - 1].EndNs,
                 $"OOB runs overlap: pid {ordered[i - 1].Pid} [{ordered[i - 1].StartNs}, {ordered[i - 1].EndNs}] and pid {ordered[i].Pid} [{ordered[i].StartNs}, {ordered[i].EndNs}]");
+
+        // Each run began on a drained process, with its own token: ids never repeat, and the coordinator that took over
+        // went on from the journal's last id instead of starting again at 1.
+        Assert.All(runs, r => Assert.True(r.InFlight == 0, $"pid {r.Pid} began OOB work with {r.InFlight} requests in flight"));
+        Assert.Equal(runs.Count, runs.Select(r => r.Token).Distinct().Count());
+        var lastTokenBefore = runs.Where(r => r.EndNs < crashedAt).Max(r => r.Token);
+        Assert.All(runs.Where(r => r.StartNs > crashedAt), r => Assert.True(r.Token > lastTokenBefore,
+            $"token {r.Token} granted after the fail-over is not above the last one before it ({lastTokenBefore})"));
 
         foreach (var group in all.GroupBy(s => int.Parse(s.Body, CultureInfo.InvariantCulture)))
         {
@@ -144,9 +152,9 @@ public sealed class OobClusterTests(ITestOutputHelper output)
     /// <summary>The complete lines of the log (each is one O_APPEND write; a line being written is left for the next read).</summary>
     private static List<Run> Runs(string log) => File.ReadAllText(log).Split('\n')[..^1]
         .Select(line => line.Split(' '))
-        .Where(parts => parts.Length == 3)
         .Select(parts => new Run(int.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture),
-            long.Parse(parts[2], CultureInfo.InvariantCulture)))
+            long.Parse(parts[2], CultureInfo.InvariantCulture), long.Parse(parts[3], CultureInfo.InvariantCulture),
+            int.Parse(parts[4], CultureInfo.InvariantCulture)))
         .ToList();
 
     /// <summary>The coordinator's cluster-wide run count from GET /oob, retried while the singleton moves.</summary>

@@ -136,6 +136,35 @@ public sealed class OobWorkTests : TestKit
     }
 
     [Fact]
+    public async Task Next_run_asks_for_a_token_only_once_the_previous_release_is_acknowledged()
+    {
+        var h = Start(new AppOptions { MinInstances = 2 });
+        AwaitCondition(() => h.Pool.Routable.Count == 2);
+        var endpoint = (await h.Pool.AcquireAsync(null, default)).Endpoint!;
+        var pid = endpoint.Pid.Value;
+        h.Pool.Release(endpoint, oobRequested: true);
+        var request = h.Coordinator.ExpectMsg<OobProtocol.RequestToken>();
+        request.ReplyTo!.Tell(Grant(request, 16));
+        h.NextCall().Outcome.SetResult(OobOutcome.Completed);
+        var release = h.Coordinator.FishForMessage<OobProtocol.ReleaseToken>(_ => true);
+        AwaitCondition(() => h.RoutablePids.Contains(pid));
+
+        // The process asks again while the coordinator (moving, say) has not acknowledged the release: asking now would
+        // get token 16 back, and the late release would end it under the new run. The new run waits, out of rotation.
+        var again = (await h.Pool.AcquireAsync(null, h.Endpoint(pid), default)).Endpoint!;
+        h.Pool.Release(again, oobRequested: true);
+        AwaitCondition(() => !h.RoutablePids.Contains(pid));
+        var meanwhile = h.Coordinator.ReceiveWhile<object>(TimeSpan.FromMilliseconds(700), m => m);
+        Assert.DoesNotContain(meanwhile, m => m is OobProtocol.RequestToken);
+        Assert.Contains(meanwhile, m => m is OobProtocol.ReleaseToken { TokenId: 16 });
+
+        h.Coordinator.Reply(new OobProtocol.TokenReleased(16, true));
+        var second = h.Coordinator.FishForMessage<OobProtocol.RequestToken>(_ => true);
+        Assert.Equal(pid, second.Pid.Value);
+        Assert.Equal(16L, release.TokenId);
+    }
+
+    [Fact]
     public async Task Timed_out_work_recycles_the_process_and_releases_the_token_after_it_exited()
     {
         var h = Start(new AppOptions { MinInstances = 2 });

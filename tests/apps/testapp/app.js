@@ -235,7 +235,8 @@ const routes = {
 
 // POST /.porter/oob-work: Porter's out-of-band work call. Records the run's start and end on
 // the monotonic clock (process.hrtime.bigint is CLOCK_MONOTONIC, comparable across processes
-// on one machine) by appending "pid start_ns end_ns\n" to $OOB_LOG, and blocks the process for
+// on one machine) by appending "pid start_ns end_ns token inflight\n" to $OOB_LOG (token: the
+// X-Porter-OOB-Token header or "-"; inflight: other requests in flight at the start), and blocks the process for
 // $OOB_MS ms (default 50) in between, as a stop-the-world collection would.
 function oobWork(req, res) {
   drain(req, () => {
@@ -249,7 +250,8 @@ function oobWork(req, res) {
     const endMs = Date.now();
     if (process.env.OOB_LOG) {
       // One small O_APPEND write per run: lines from several processes never interleave.
-      fs.appendFileSync(process.env.OOB_LOG, `${process.pid} ${startNs} ${endNs}\n`);
+      const token = req.headers['x-porter-oob-token'] ?? '-';
+      fs.appendFileSync(process.env.OOB_LOG, `${process.pid} ${startNs} ${endNs} ${token} ${inflightAtStart}\n`);
     }
     sendJson(res, 200, {
       ok: true,
