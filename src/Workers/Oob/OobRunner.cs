@@ -126,7 +126,7 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         Send(null);
         _workStartedAt = Stopwatch.GetTimestamp();
         Context.Parent.Tell(new Started(Pid, _tokenId));
-        _logger.LogInformation("{App} process {Pid} starts out-of-band work with token {TokenId}", _app, Pid.Value, _tokenId);
+        _logger.LogDebug("{App} process {Pid} starts out-of-band work with token {TokenId}", _app, Pid.Value, _tokenId);
         _settings.Work(_endpoint, _tokenId, _settings.Options.WorkTimeout)
             .PipeTo(Self, success: outcome => new WorkDone(outcome), failure: _ => new WorkDone(OobOutcome.Unreachable));
         Receive<WorkDone>(done =>
@@ -141,8 +141,8 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
                 _logger.LogWarning("{App} process {Pid} answered its out-of-band work call with an error status (does it implement POST /{Path}?)",
                     _app, Pid.Value, OobWorkClient.Path);
             else
-                _logger.LogInformation("{App} process {Pid} finished out-of-band work in {Duration} ms", _app, Pid.Value,
-                    Math.Round(duration.TotalMilliseconds, 1));
+                _logger.LogInformation("{App} process {Pid} finished out-of-band work with token {TokenId} in {Duration} ms", _app, Pid.Value,
+                    _tokenId, Math.Round(duration.TotalMilliseconds, 1));
             Context.Parent.Tell(finished);
             if (!finished.Recycle || _exited) Become(Releasing);
             else Become(AwaitingExit);

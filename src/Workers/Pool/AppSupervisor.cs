@@ -637,6 +637,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         else if (!Timers.IsTimerActive("oob")) Timers.StartPeriodicTimer("oob", new OobTick(), TimeSpan.FromMilliseconds(50));
     }
 
+    // Per-run steps log at Debug: an app asking on every response would otherwise fill the log; the runner logs each run once.
     private void AdvanceOob(Child child, OobRun run)
     {
         if (run.Phase == OobPhase.Pending)
@@ -646,7 +647,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
             child.State = ChildState.OutOfBand;
             run.Phase = OobPhase.Draining;
             run.Since = Now;
-            _logger.LogInformation("{App} process {Pid} leaves rotation for out-of-band work", _app.Name, child.Pid?.Value);
+            _logger.LogDebug("{App} process {Pid} leaves rotation for out-of-band work", _app.Name, child.Pid?.Value);
         }
         if (run.Phase != OobPhase.Draining) return;
         var endpoint = child.Endpoint!;
@@ -728,7 +729,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         {
             child.State = ChildState.Enabled;
             _pool.Restore(child.Endpoint!);
-            _logger.LogInformation("{App} process {Pid} is back in rotation after out-of-band work", _app.Name, child.Pid?.Value);
+            _logger.LogDebug("{App} process {Pid} is back in rotation after out-of-band work", _app.Name, child.Pid?.Value);
         }
         child.Endpoint?.ClearOobWanted();
     }
