@@ -12,6 +12,7 @@ public sealed partial class PorterProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private IReadOnlyList<int> _orphans = [];
 
     private PorterProcess(Process process, int port, int managementPort, string dataDir, string address = "127.0.0.1")
     {
@@ -188,6 +189,7 @@ public sealed partial class PorterProcess : IAsyncDisposable
     /// <summary>SIGKILL: the node dies without cleaning up.</summary>
     public async Task KillHardAsync()
     {
+        _orphans = RecordedAppPids();
         if (!_process.HasExited) Kill(_process.Id, 9);
         await _process.WaitForExitAsync();
     }
@@ -201,6 +203,8 @@ public sealed partial class PorterProcess : IAsyncDisposable
             try { await StopAsync(TimeSpan.FromSeconds(30)); }
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
         }
+        // A node killed with SIGKILL leaves its app processes behind (as a crashed pod would); they are ours to end.
+        foreach (var orphan in _orphans.Where(IsAlive)) Kill(orphan, 9);
         _process.Dispose();
     }
 
