@@ -45,6 +45,16 @@ public sealed class ThreeNodeClusterTests
             foreach (var pid in worker.RecordedAppPids()) Assert.Contains($"PID: {pid}", status.Stdout);
         }
 
+        // The app sees the client's Host and address, and nothing of Porter's internal hop.
+        using var echo = new HttpRequestMessage(HttpMethod.Get, "/echo-request") { Headers = { Host = "shop.example" } };
+        echo.Headers.TryAddWithoutValidation("X-Porter-App", "forged");
+        using var echoed = await cluster.Gateway.Client.SendAsync(echo);
+        var headers = JsonDocument.Parse(await echoed.Content.ReadAsStringAsync()).RootElement.GetProperty("headers");
+        Assert.Equal("shop.example", headers.GetProperty("host").GetString());
+        Assert.Equal("127.0.0.1", headers.GetProperty("x-forwarded-for").GetString());
+        Assert.Equal("shop.example", headers.GetProperty("x-forwarded-host").GetString());
+        Assert.False(headers.TryGetProperty("x-porter-app", out _));
+
         // /metrics is Prometheus text with the gateway's request counter.
         using var metrics = await cluster.Gateway.Management.GetAsync("/metrics");
         Assert.Contains(PrometheusText.Parse(await metrics.Content.ReadAsStringAsync()), s => s.Name.StartsWith("porter_requests", StringComparison.Ordinal));
