@@ -29,8 +29,8 @@ public sealed record CacheEntitySettings(
 /// One actor per shard rather than per key: an actor with its mailbox costs nearly 2 KB, more than the entry budget.
 /// A key's state is a plain object in this actor's dictionary; the rare parts (a running fill with its waiters and
 /// timer, a pass-through period, the last invalidation) live in a <see cref="Coordination"/> that exists only while
-/// they matter. Stored variants keep the wire record they arrived in (headers as one block, the body array exactly
-/// the body's size) and are handed out as is.
+/// they matter. A stored variant is one object holding the wire record's fields (headers as one block, the body array
+/// exactly the body's size, both shared with the record) and rebuilds the record when it answers.
 /// Decisions per lookup of a key, in order (see <see cref="LookupOutcome"/>):
 /// a bypassing request (<c>Refresh</c>) fills when no fill runs and otherwise goes uncoordinated; a fresh matching
 /// variant is a hit; a key in pass-through goes; a stale variant within stale-while-revalidate is served while one
@@ -121,7 +121,7 @@ public sealed class CacheEntity : ReceiveActor
         if (match is not null && match.IsFresh(now))
         {
             Use(match);
-            Reply(lookup.Key, LookupOutcome.Hit, match.Data);
+            Reply(lookup.Key, LookupOutcome.Hit, match.ToData());
             return;
         }
         if (passThrough)
@@ -134,12 +134,12 @@ public sealed class CacheEntity : ReceiveActor
             Use(match);
             if (filling)
             {
-                Reply(lookup.Key, LookupOutcome.Hit, match.Data);
+                Reply(lookup.Key, LookupOutcome.Hit, match.ToData());
             }
             else
             {
                 StartFill(state!, lookup.Key, now);
-                Reply(lookup.Key, LookupOutcome.StaleRefresh, match.Data);
+                Reply(lookup.Key, LookupOutcome.StaleRefresh, match.ToData());
             }
             return;
         }
@@ -152,7 +152,7 @@ public sealed class CacheEntity : ReceiveActor
 
         StartFill(state ?? Add(key, now), lookup.Key, now);
         if (match is not null && match.HasValidator)
-            Reply(lookup.Key, LookupOutcome.Revalidate, match.Data);
+            Reply(lookup.Key, LookupOutcome.Revalidate, match.ToData());
         else
             Reply(lookup.Key, LookupOutcome.Fill, StaleIfErrorFallback(match, now));
     }
@@ -320,7 +320,7 @@ public sealed class CacheEntity : ReceiveActor
     }
 
     private static CacheEntryData? StaleIfErrorFallback(StoredVariant? match, DateTimeOffset now) =>
-        match is not null && match.CanServeStaleIfError(now) ? match.Data : null;
+        match is not null && match.CanServeStaleIfError(now) ? match.ToData() : null;
 
     private void StartFill(KeyState state, CacheKey key, DateTimeOffset now)
     {
@@ -348,7 +348,7 @@ public sealed class CacheEntity : ReceiveActor
             if (match is not null && match.IsFresh(now))
             {
                 Use(match);
-                waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Hit, match.Data));
+                waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Hit, match.ToData()));
             }
             else
             {
@@ -410,7 +410,6 @@ public sealed class CacheEntity : ReceiveActor
         // Newest first: a lookup takes the first variant that matches.
         added.Next = state.Head;
         state.Head = added;
-        state.HeldBytes += added.Bytes - replacedBytes - releasedBytes;
         counters.RecordStore(added.Bytes, replacedBytes);
         _settings.Ledger.Update(state, state.HeldBytes);
     }
@@ -420,7 +419,6 @@ public sealed class CacheEntity : ReceiveActor
     {
         long bytes = state.HeldBytes;
         state.Head = null;
-        state.HeldBytes = 0;
         // Also after an eviction, when the ledger has no record: it reconciles a store that raced the eviction.
         _settings.Ledger.Update(state, 0);
         return bytes;
@@ -437,8 +435,19 @@ public sealed class CacheEntity : ReceiveActor
         public readonly string Key = key;
         public StoredVariant? Head;
         public Coordination? Coordination;
-        public long HeldBytes;
         public long LastLookupTicks;
+
+        /// <summary>Body bytes of the key's variants (at most 16 to add up; not kept in a field, to keep the key's state small).</summary>
+        public long HeldBytes
+        {
+            get
+            {
+                long bytes = 0;
+                for (var v = Head; v is not null; v = v.Next)
+                    bytes += v.Bytes;
+                return bytes;
+            }
+        }
 
         public int VariantCount
         {
@@ -487,38 +496,70 @@ public sealed class CacheEntity : ReceiveActor
         public readonly List<Waiter> Waiters = [];
     }
 
-    /// <summary>One stored variant: the wire record it arrived in, with what matching and freshness need from it.</summary>
+    /// <summary>
+    /// One stored variant: the fields of the wire record it arrived in, unpacked (times as UTC ticks) so that an entry
+    /// is one object besides its header block and body; answers rebuild the record (lookups are rare next to entries).
+    /// </summary>
     private sealed class StoredVariant
     {
-        public readonly CacheEntryData Data;
-        public readonly VariantKey Variant;
-        public readonly TimeSpan InitialAge;
+        private readonly byte[] _headers;
+        private readonly byte[] _body;
+        private readonly VariantData _variantData;
+        private readonly long _requestTicks;
+        private readonly long _responseTicks;
+        private readonly long _dateTicks;
+        private readonly TimeSpan _ageValue;
+        private readonly TimeSpan _freshnessLifetime;
+        private readonly TimeSpan _staleWhileRevalidate;
+        private readonly TimeSpan _staleIfError;
+        private readonly int _statusCode;
+        private readonly CacheEntryFlags _flags;
         public readonly bool HasValidator;
+        public readonly VariantKey Variant;
         public long LastUsed;
         public StoredVariant? Next;
 
         public StoredVariant(CacheEntryData data)
         {
-            Data = data;
+            _statusCode = data.StatusCode;
+            _headers = data.Headers;
+            _body = data.Body;
+            _variantData = data.Variant;
+            _requestTicks = data.RequestTime.UtcTicks;
+            _responseTicks = data.ResponseTime.UtcTicks;
+            _dateTicks = data.Date.UtcTicks;
+            _ageValue = data.AgeValue;
+            _freshnessLifetime = data.FreshnessLifetime;
+            _staleWhileRevalidate = data.StaleWhileRevalidate;
+            _staleIfError = data.StaleIfError;
+            _flags = (CacheEntryFlags)data.Flags;
             Variant = CacheEntryMapping.ToVariant(data.Variant);
-            InitialAge = CachedResponse.CorrectedInitialAge(data.RequestTime, data.ResponseTime, data.Date, data.AgeValue);
             HasValidator = HeaderBlock.Contains(data.Headers, "ETag") || HeaderBlock.Contains(data.Headers, "Last-Modified");
         }
 
-        public long Bytes => Data.Body.LongLength;
+        public long Bytes => _body.LongLength;
 
-        private CacheEntryFlags Flags => (CacheEntryFlags)Data.Flags;
+        public bool AllowsAuthorizedRequests => (_flags & CacheEntryFlags.SharedWithAuthorization) != 0;
 
-        public bool AllowsAuthorizedRequests => (Flags & CacheEntryFlags.SharedWithAuthorization) != 0;
+        private DateTimeOffset ResponseTime => new(_responseTicks, TimeSpan.Zero);
+
+        // Recomputed rather than stored: it is a few subtractions, and an entry is held far longer than it is asked about.
+        private TimeSpan InitialAge => CachedResponse.CorrectedInitialAge(new DateTimeOffset(_requestTicks, TimeSpan.Zero),
+            ResponseTime, new DateTimeOffset(_dateTicks, TimeSpan.Zero), _ageValue);
+
+        /// <summary>The wire record to answer with; header block and body are shared, not copied.</summary>
+        public CacheEntryData ToData() => new(_statusCode, _headers, _body, _variantData,
+            new DateTimeOffset(_requestTicks, TimeSpan.Zero), ResponseTime, new DateTimeOffset(_dateTicks, TimeSpan.Zero),
+            _ageValue, _freshnessLifetime, _staleWhileRevalidate, _staleIfError, (byte)_flags);
 
         public bool IsFresh(DateTimeOffset now) =>
-            CachedResponse.IsFresh(Flags, Data.FreshnessLifetime, CachedResponse.CurrentAge(InitialAge, Data.ResponseTime, now));
+            CachedResponse.IsFresh(_flags, _freshnessLifetime, CachedResponse.CurrentAge(InitialAge, ResponseTime, now));
 
         public bool CanServeStaleWhileRevalidate(DateTimeOffset now) =>
-            CachedResponse.WithinStaleWindow(Flags, Data.FreshnessLifetime, Data.StaleWhileRevalidate, InitialAge, Data.ResponseTime, now);
+            CachedResponse.WithinStaleWindow(_flags, _freshnessLifetime, _staleWhileRevalidate, InitialAge, ResponseTime, now);
 
         public bool CanServeStaleIfError(DateTimeOffset now) =>
-            CachedResponse.WithinStaleWindow(Flags, Data.FreshnessLifetime, Data.StaleIfError, InitialAge, Data.ResponseTime, now);
+            CachedResponse.WithinStaleWindow(_flags, _freshnessLifetime, _staleIfError, InitialAge, ResponseTime, now);
 
         // Stale, past both stale windows and without a validator to revalidate with: no request can ever use it again.
         public bool IsUseless(DateTimeOffset now) =>

@@ -39,7 +39,9 @@ public sealed class CacheMemoryLedger
         internal Record? Older;
         internal Record? Newer;
         internal long Bytes;
-        internal bool Linked;
+
+        // In the recency list: linked to a neighbour, or its only member.
+        internal bool Linked(CacheMemoryLedger ledger) => Older is not null || ReferenceEquals(ledger._oldest, this);
 
         public IActorRef Owner { get; } = owner ?? throw new ArgumentNullException(nameof(owner));
     }
@@ -66,7 +68,7 @@ public sealed class CacheMemoryLedger
     {
         ArgumentNullException.ThrowIfNull(record);
         lock (_gate)
-            return record.Linked ? record.Bytes : 0;
+            return record.Linked(this) ? record.Bytes : 0;
     }
 
     /// <summary>Records that <paramref name="record"/> now holds <paramref name="bytes"/> body bytes and was just used; evicts least recently used records while the node is over budget.</summary>
@@ -78,7 +80,7 @@ public sealed class CacheMemoryLedger
         List<Record>? evicted = null;
         lock (_gate)
         {
-            if (record.Linked)
+            if (record.Linked(this))
             {
                 Interlocked.Add(ref _totalBytes, bytes - record.Bytes);
                 Unlink(record);
@@ -117,7 +119,7 @@ public sealed class CacheMemoryLedger
         ArgumentNullException.ThrowIfNull(record);
         lock (_gate)
         {
-            if (record.Linked && record.Newer is not null)
+            if (record.Newer is not null && record.Linked(this))
             {
                 Unlink(record);
                 LinkNewest(record);
@@ -134,7 +136,6 @@ public sealed class CacheMemoryLedger
         else
             _newest.Newer = record;
         _newest = record;
-        record.Linked = true;
         _records++;
     }
 
@@ -149,7 +150,6 @@ public sealed class CacheMemoryLedger
         else
             record.Newer.Older = record.Older;
         record.Older = record.Newer = null;
-        record.Linked = false;
         _records--;
     }
 }
