@@ -42,6 +42,8 @@ public static class NodeHost
             c.TimestampFormat = "HH:mm:ss.fff ";
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Off entirely: while this category is enabled at any level, ASP.NET starts an Activity for every request.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         // The dispatcher and the worker forwarder log forwarding failures themselves, in one line with app and target.
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
 
