@@ -12,6 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
 using Porter.Hosting.Management;
+using Porter.Hosting.Persistence;
 
 namespace Porter.Hosting;
 
@@ -70,7 +71,7 @@ public static class NodeHost
         })
         .WithRemoting(options.Hostname, options.RemotingPort)
         .WithClustering(new ClusterOptions { Roles = roles.ToArray(), SeedNodes = options.SeedNodes.ToArray() })
-        .WithSqlPersistence(connectionString: PrepareJournal(options.DataDir!), providerName: LinqToDB.ProviderName.SQLiteMS, autoInitialize: true)
+        .WithPorterPersistence(options)
         .AddStartup((system, _) =>
         {
             // Without seeds the node forms a cluster of its own (its remoting port may be chosen by the OS).
@@ -90,16 +91,4 @@ public static class NodeHost
         "*" => IPAddress.Any,
         _ => IPAddress.Parse(address),
     };
-
-    /// <summary>The SQLite journal file, switched to WAL once so concurrent persisting actors do not serialise on it.</summary>
-    private static string PrepareJournal(string dataDir)
-    {
-        var connectionString = $"Data Source={Path.Combine(dataDir, "porter.db")}";
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL;";
-        pragma.ExecuteNonQuery();
-        return connectionString;
-    }
 }

@@ -52,6 +52,12 @@ public sealed class PorterOptions
     /// <summary>Cluster seed nodes (akka.tcp://porter@host:port); empty means this node forms a cluster of its own.</summary>
     public List<string> SeedNodes { get; set; } = new();
 
+    /// <summary>Cluster Bootstrap discovery, used when <see cref="SeedNodes"/> is empty.</summary>
+    public DiscoveryOptions Discovery { get; set; } = new();
+
+    /// <summary>The journal's database (SQLite by default, PostgreSQL on Kubernetes).</summary>
+    public PersistenceOptions Persistence { get; set; } = new();
+
     /// <summary>The management API (health, cluster members, pool, cache, metrics) on its own port.</summary>
     public ManagementOptions Management { get; set; } = new();
 

@@ -29,6 +29,8 @@ public sealed class NodeCommandLine
         new("--hostname", "Hostname", Scope.Node, Help: "address cluster members reach this node on (default 127.0.0.1)"),
         new("--remoting-port", "RemotingPort", Scope.Node, Help: "cluster remoting port (default 0: any free port)"),
         new("--seed-nodes", "SeedNodes", Scope.Node, IsList: true, Help: "comma-separated akka.tcp://porter@host:port seeds"),
+        new("--discovery", "Discovery:Method", Scope.Node, Help: "none (default) | config | kubernetes-api: Cluster Bootstrap when no seeds are given"),
+        new("--contact-points", "Discovery:ContactPoints", Scope.Node, IsList: true, Help: "comma-separated host:port management APIs (--discovery config)"),
         new("--management-port", "Management:Port", Scope.Node, Help: "management API port on --hostname (default 8558, -1 = off)"),
         new("--management-token", "Management:Token", Scope.Node, Help: "bearer token for mutating management routes"),
         new("--app-name", "Name", Scope.App, Help: "app name (default: the app folder's name)"),
