@@ -167,6 +167,16 @@ public static class PorterOptionsLoader
             // The message of the builder may quote the string, and with it a password: say only where it went wrong.
             throw new UsageException("Persistence:ConnectionString is not a key=value;... connection string");
         }
+        if (persistence.Provider != PersistenceProvider.Sqlite) return;
+        try
+        {
+            _ = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(persistence.ConnectionString);
+        }
+        catch (ArgumentException)
+        {
+            // A PostgreSQL string (Host=...) left next to provider sqlite, say.
+            throw new UsageException("Persistence:ConnectionString is not a SQLite connection string, and Persistence:Provider is sqlite");
+        }
     }
 
     private static void ValidateDiscovery(DiscoveryOptions discovery)
