@@ -18,7 +18,7 @@ namespace Porter.Hosting.Tests.Discovery;
 /// <summary>
 /// Three "pods" in one process, each an actor system on its own loopback address (127.0.0.2-4) with its management
 /// listener (a Kestrel serving <c>/bootstrap/seed-nodes</c>), find each other through the fake Kubernetes API and form
-/// one cluster by Cluster Bootstrap, none of them given a seed node.
+/// one cluster by Cluster Bootstrap, none of them given a seed node. The same with a static contact-point list.
 /// </summary>
 public sealed class ClusterBootstrapTests : IAsyncLifetime
 {
@@ -76,21 +76,44 @@ public sealed class ClusterBootstrapTests : IAsyncLifetime
         Assert.Equal(3, seeds.Nodes.Count);
     }
 
-    private async Task<WebApplication> StartNode(string ip, int managementPort)
+    [Fact]
+    public async Task Two_nodes_given_a_static_contact_point_list_form_one_cluster()
+    {
+        var pods = new[] { "127.0.0.6", "127.0.0.7" }.Select(ip => (Ip: ip, Management: FreePort(ip))).ToArray();
+        var contactPoints = pods.Select(p => $"{p.Ip}:{p.Management}").ToList();
+        foreach (var (ip, management) in pods)
+            _nodes.Add(await StartNode(ip, management, new DiscoveryOptions
+            {
+                Method = DiscoveryMethods.Config,
+                ServiceName = "porter",
+                RequiredContactPoints = 2,
+                ContactPoints = contactPoints,
+            }));
+
+        var systems = _nodes.Select(n => n.Services.GetRequiredService<ActorSystem>()).ToArray();
+        await Eventually(() => systems.All(s => Cluster.Get(s).State.Members.Count(m => m.Status == MemberStatus.Up) == 2));
+        Assert.Equal(["127.0.0.6", "127.0.0.7"], Cluster.Get(systems[1]).State.Members.Select(m => m.Address.Host!).Order(StringComparer.Ordinal));
+        Assert.Empty(_api.Requests);
+    }
+
+    private Task<WebApplication> StartNode(string ip, int managementPort) =>
+        StartNode(ip, managementPort, new DiscoveryOptions
+        {
+            Method = DiscoveryMethods.KubernetesApi,
+            ServiceName = "porter",
+            RequiredContactPoints = 3,
+            ApiTokenPath = _api.TokenPath,
+            ApiCaPath = _api.CaPath,
+            PodNamespacePath = _api.NamespacePath,
+        });
+
+    private async Task<WebApplication> StartNode(string ip, int managementPort, DiscoveryOptions discovery)
     {
         var options = new PorterOptions
         {
             Hostname = ip,
             Management = { Port = managementPort },
-            Discovery =
-            {
-                Method = DiscoveryMethods.KubernetesApi,
-                ServiceName = "porter",
-                RequiredContactPoints = 3,
-                ApiTokenPath = _api.TokenPath,
-                ApiCaPath = _api.CaPath,
-                PodNamespacePath = _api.NamespacePath,
-            },
+            Discovery = discovery,
         };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
