@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Http;
 using Porter.CacheShard.NearCache;
 using Porter.CacheShard.Policy;
+using Porter.CacheShard.Sharding;
 using Porter.Contracts.Caching;
 using Porter.Contracts.Ids;
 
@@ -28,6 +29,12 @@ public class CacheKeyBenchmarks
 
     [Benchmark(Description = "CacheKey.Create")]
     public CacheKey Create() => CacheKey.Create(_app, _scheme, _host, _path, _query);
+
+    private readonly CacheMessageExtractor _extractor = new();
+    private readonly CacheKey _key = CacheKey.Create(Samples.App, Samples.Scheme, Samples.Host, Samples.Path, Samples.Query);
+
+    [Benchmark(Description = "CacheMessageExtractor.ShardOf (key to its shard's store)")]
+    public string ShardOf() => _extractor.ShardOf(_key);
 }
 
 /// <summary>Request policy: a browser GET (the common case) and one with Cache-Control: max-age=0 (a reload).</summary>
@@ -191,6 +198,36 @@ public class HeaderSerialisationBenchmarks
             binder: null, args: [null], culture: null)!;
         return (IHeaderDictionary)instance;
     }
+}
+
+/// <summary>
+/// Header serialisation between the gateway and the cache store: a CachedResponse's headers into the one
+/// <see cref="HeaderBlock"/> the store keeps (store path), and back (an answer from the store, once per near-cache fill).
+/// </summary>
+[MemoryDiagnoser]
+public class HeaderBlockBenchmarks
+{
+    private CachedResponse _entry = null!;
+    private CacheEntryData _data = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _entry = Samples.Entry(DateTimeOffset.UtcNow);
+        _data = CacheEntryMapping.ToData(_entry);
+    }
+
+    [Benchmark(Baseline = true, Description = "encode the stored headers into one block")]
+    public int Encode() => CacheEntryMapping.EncodeHeaders(_entry.Headers).Length;
+
+    [Benchmark(Description = "ToData (wire/store record of an entry)")]
+    public CacheEntryData ToData() => CacheEntryMapping.ToData(_entry);
+
+    [Benchmark(Description = "ToEntry (rebuild a CachedResponse from the store record)")]
+    public CachedResponse ToEntry() => CacheEntryMapping.ToEntry(_data);
+
+    [Benchmark(Description = "HeaderBlock.Contains (validator check, no decoding)")]
+    public bool ContainsETag() => HeaderBlock.Contains(_data.Headers, "ETag");
 }
 
 /// <summary>The whole per-hit work outside Kestrel: key, request policy, near-cache lookup, freshness, conditional check, header copy.</summary>

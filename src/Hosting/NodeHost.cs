@@ -3,16 +3,16 @@ using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
-using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
+using Porter.Hosting.Discovery;
 using Porter.Hosting.Management;
+using Porter.Hosting.Persistence;
 
 namespace Porter.Hosting;
 
@@ -42,6 +42,8 @@ public static class NodeHost
             c.TimestampFormat = "HH:mm:ss.fff ";
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Off entirely: while this category is enabled at any level, ASP.NET starts an Activity for every request.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         // The dispatcher and the worker forwarder log forwarding failures themselves, in one line with app and target.
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
 
@@ -59,8 +61,9 @@ public static class NodeHost
     }
 
     /// <summary>
-    /// Remoting on the node address, clustering with the node's roles (a node without seeds forms a cluster of its
-    /// own), the SQL journal and the management health checks.
+    /// Remoting on the node address, clustering with the node's roles and the split brain resolver (joined through
+    /// the seed nodes, Cluster Bootstrap, or as a cluster of its own), the SQL journal, the management health checks
+    /// and the node agent.
     /// </summary>
     public static AkkaConfigurationBuilder WithPorterNode(this AkkaConfigurationBuilder akka, PorterOptions options, IReadOnlyList<string> roles) => akka
         .ConfigureLoggers(loggers =>
@@ -86,11 +89,13 @@ public static class NodeHost
         .AddHocon(options.Downing == "off" ? "akka.cluster.downing-provider-class = \"\"" : "", HoconAddMode.Prepend)
         .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {options.DowningStableAfter.ToString(System.Globalization.CultureInfo.InvariantCulture)}s",
             HoconAddMode.Prepend)
-        .WithSqlPersistence(connectionString: PrepareJournal(options.DataDir!), providerName: LinqToDB.ProviderName.SQLiteMS, autoInitialize: true)
+        .WithPorterPersistence(options)
+        .WithPorterBootstrap(options)
         .AddStartup((system, _) =>
         {
-            // Without seeds the node forms a cluster of its own (its remoting port may be chosen by the OS).
-            if (options.SeedNodes.Count == 0)
+            // Without seeds or discovery the node forms a cluster of its own (its remoting port may be chosen by the
+            // OS); with discovery, Cluster Bootstrap decides who forms the cluster and the others join it.
+            if (options.SeedNodes.Count == 0 && !BootstrapHosting.UsesBootstrap(options))
             {
                 var cluster = Cluster.Get(system);
                 cluster.Join(cluster.SelfAddress);
@@ -107,16 +112,4 @@ public static class NodeHost
         "*" => IPAddress.Any,
         _ => IPAddress.Parse(address),
     };
-
-    /// <summary>The SQLite journal file, switched to WAL once so concurrent persisting actors do not serialise on it.</summary>
-    private static string PrepareJournal(string dataDir)
-    {
-        var connectionString = $"Data Source={Path.Combine(dataDir, "porter.db")}";
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL;";
-        pragma.ExecuteNonQuery();
-        return connectionString;
-    }
 }

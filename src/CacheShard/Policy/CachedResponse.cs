@@ -141,14 +141,10 @@ public sealed class CachedResponse
     public bool AllowsAuthorizedRequests => (Flags & CacheEntryFlags.SharedWithAuthorization) != 0;
 
     /// <summary>current_age (RFC 9111 §4.2.3): corrected initial age plus the time resident here.</summary>
-    public TimeSpan CurrentAge(DateTimeOffset now)
-    {
-        var resident = now - ResponseTime;
-        return resident > TimeSpan.Zero ? InitialAge + resident : InitialAge;
-    }
+    public TimeSpan CurrentAge(DateTimeOffset now) => CurrentAge(InitialAge, ResponseTime, now);
 
     /// <summary>Fresh: may be served without contacting the app. A no-cache entry never is.</summary>
-    public bool IsFresh(DateTimeOffset now) => (Flags & CacheEntryFlags.NoCache) == 0 && FreshnessLifetime > CurrentAge(now);
+    public bool IsFresh(DateTimeOffset now) => IsFresh(Flags, FreshnessLifetime, CurrentAge(now));
 
     /// <summary>Stale but within stale-while-revalidate: serve it and refresh in the background.</summary>
     public bool CanServeStaleWhileRevalidate(DateTimeOffset now) => WithinStaleWindow(now, StaleWhileRevalidate);
@@ -168,12 +164,26 @@ public sealed class CachedResponse
 
     // Explicit must-revalidate, proxy-revalidate and no-cache forbid stale serving; s-maxage's implied proxy-revalidate
     // does not override an explicit stale-while-revalidate / stale-if-error window given in the same response.
-    private bool WithinStaleWindow(DateTimeOffset now, TimeSpan window)
+    private bool WithinStaleWindow(DateTimeOffset now, TimeSpan window) =>
+        WithinStaleWindow(Flags, FreshnessLifetime, window, InitialAge, ResponseTime, now);
+
+    // The arithmetic itself, shared with the cache store's compact entries (which keep no CachedResponse).
+    internal static TimeSpan CurrentAge(TimeSpan initialAge, DateTimeOffset responseTime, DateTimeOffset now)
     {
-        if ((Flags & CacheEntryFlags.MustRevalidate) != 0 || window <= TimeSpan.Zero)
+        var resident = now - responseTime;
+        return resident > TimeSpan.Zero ? initialAge + resident : initialAge;
+    }
+
+    internal static bool IsFresh(CacheEntryFlags flags, TimeSpan freshnessLifetime, TimeSpan currentAge) =>
+        (flags & CacheEntryFlags.NoCache) == 0 && freshnessLifetime > currentAge;
+
+    internal static bool WithinStaleWindow(CacheEntryFlags flags, TimeSpan freshnessLifetime, TimeSpan window,
+        TimeSpan initialAge, DateTimeOffset responseTime, DateTimeOffset now)
+    {
+        if ((flags & CacheEntryFlags.MustRevalidate) != 0 || window <= TimeSpan.Zero)
             return false;
-        var age = CurrentAge(now);
-        return age >= FreshnessLifetime && age - FreshnessLifetime <= window;
+        var age = CurrentAge(initialAge, responseTime, now);
+        return age >= freshnessLifetime && age - freshnessLifetime <= window;
     }
 
     /// <summary>RFC 9111 §4.2.3: max(apparent_age, age_value + response_delay).</summary>

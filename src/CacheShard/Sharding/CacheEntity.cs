@@ -11,7 +11,7 @@ namespace Porter.CacheShard.Sharding;
 
 /// <summary>What every cache entity on a node shares: settings, the node's memory ledger and counters, the clock and the invalidation publisher.</summary>
 /// <param name="InvalidationPublisher">Receives a DistributedPubSub <see cref="Publish"/> per invalidation: the mediator in production.</param>
-/// <param name="Clock">Both "now" and the fill timer, so tests drive time with a fake provider.</param>
+/// <param name="Clock">"Now", the fill timers and the idle sweep, so tests drive time with a fake provider.</param>
 public sealed record CacheEntitySettings(
     TurbocacheOptions Options,
     CacheMemoryLedger Ledger,
@@ -21,334 +21,562 @@ public sealed record CacheEntitySettings(
     ILogger Logger);
 
 /// <summary>
-/// The sharded entity of one turbocache primary key (entity id = <see cref="CacheKey.Value"/>): holds
-/// the key's variants, answers lookups and coordinates fills so that concurrent misses send one request to the app.
+/// The sharded entity of one turbocache shard (entity id = shard id, see <see cref="CacheMessageExtractor"/>): a plain
+/// store of that shard's keys (each with its variants), answering lookups and coordinating fills so that concurrent
+/// misses of a key send one request to the app.
 /// </summary>
 /// <remarks>
-/// Decisions per lookup, in order (see <see cref="LookupOutcome"/>):
+/// One actor per shard rather than per key: an actor with its mailbox costs nearly 2 KB, more than the entry budget.
+/// A key's state is a plain object in this actor's dictionary; the rare parts (a running fill with its waiters and
+/// timer, a pass-through period, the last invalidation) live in a <see cref="Coordination"/> that exists only while
+/// they matter. A stored variant is one object holding the wire record's fields (headers as one block, the body array
+/// exactly the body's size, both shared with the record) and rebuilds the record when it answers.
+/// Decisions per lookup of a key, in order (see <see cref="LookupOutcome"/>):
 /// a bypassing request (<c>Refresh</c>) fills when no fill runs and otherwise goes uncoordinated; a fresh matching
 /// variant is a hit; a key in pass-through goes; a stale variant within stale-while-revalidate is served while one
 /// asker refreshes it; while a fill runs the asker waits for it; a stale variant with a validator is revalidated by
 /// the asker; otherwise the asker fills, handed the stale variant when stale-if-error still allows it.
 /// A fresh hit is checked before pass-through: pass-through exists so requests stop queueing behind uncacheable
 /// fills, and a fresh entry never queues anyone.
-/// Only one fill runs at a time, bounded by <see cref="TurbocacheOptions.CoalesceWaitTimeout"/>; waiters join only
-/// a running fill, so that one deadline also bounds every wait. A <see cref="CacheProtocol.Store"/> is accepted from
-/// any gateway (a request that went uncoordinated may still bring a storable response); a late report from a filler
-/// whose fill already timed out simply ends whatever fill runs then, which at worst sends its waiters to the app early.
+/// Only one fill per key runs at a time, bounded by <see cref="TurbocacheOptions.CoalesceWaitTimeout"/>; waiters join
+/// only a running fill, so that one deadline also bounds every wait. A <see cref="CacheProtocol.Store"/> is accepted
+/// from any gateway (a request that went uncoordinated may still bring a storable response); a late report from a
+/// filler whose fill already timed out simply ends whatever fill runs then, which at worst sends its waiters to the app early.
+/// A key not looked up for <see cref="TurbocacheOptions.EntityIdleTimeout"/> is released by a periodic sweep.
 /// </remarks>
 public sealed class CacheEntity : ReceiveActor
 {
     /// <summary>Variants kept per key, the same bound as the near cache's.</summary>
     public const int MaxVariants = NearResponseCache.MaxVariantsPerKey;
 
-    private readonly CacheKey _key;
     private readonly CacheEntitySettings _settings;
-    private readonly TurbocacheCounters _counters;
-    private readonly List<Variant> _variants = new(); // in store order, newest last
-    private readonly List<Waiter> _waiters = new(); // non-empty only while a fill runs
-    private long _bytes;
+    private readonly Dictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
     private long _useClock;
-    private bool _filling;
-    private DateTimeOffset _fillDeadline;
-    private DateTimeOffset _passThroughUntil = DateTimeOffset.MinValue;
-    private DateTimeOffset _invalidatedAt = DateTimeOffset.MinValue;
-    private ITimer? _fillTimer;
+    private ITimer? _sweepTimer;
 
     public CacheEntity(string entityId, CacheEntitySettings settings)
     {
         ArgumentNullException.ThrowIfNull(entityId);
         ArgumentNullException.ThrowIfNull(settings);
-        _key = new CacheKey(entityId);
         _settings = settings;
-        _counters = settings.Stats.For(_key);
 
         Receive<CacheProtocol.Lookup>(OnLookup);
         Receive<CacheProtocol.Store>(OnStore);
         Receive<CacheProtocol.FillAbandoned>(OnFillAbandoned);
-        Receive<CacheProtocol.Invalidate>(_ => OnInvalidate());
-        Receive<CacheMemoryLedger.Evict>(_ => OnEvict());
-        Receive<FillDeadline>(_ => OnFillDeadline());
+        Receive<CacheProtocol.Invalidate>(OnInvalidate);
+        Receive<CacheMemoryLedger.Evict>(OnEvict);
+        Receive<FillDeadline>(OnFillDeadline);
+        Receive<SweepIdle>(_ => OnSweepIdle());
     }
 
     public static Props Props(string entityId, CacheEntitySettings settings) =>
         Akka.Actor.Props.Create(() => new CacheEntity(entityId, settings));
 
+    /// <summary>Keys this store holds state for (entries, a running fill or a remembered pass-through/invalidation).</summary>
+    internal int KeyCount => _keys.Count;
+
     private DateTimeOffset Now => _settings.Clock.GetUtcNow();
+
+    protected override void PreStart()
+    {
+        // Idle keys are swept at a fraction of the idle timeout, so one lingers at most half as long again.
+        var period = _settings.Options.EntityIdleTimeout / 2;
+        _sweepTimer = _settings.Clock.CreateTimer(static self => ((IActorRef)self!).Tell(SweepIdle.Instance, ActorRefs.NoSender),
+            Self, period, period);
+        base.PreStart();
+    }
 
     private void OnLookup(CacheProtocol.Lookup lookup)
     {
         var now = Now;
-        _settings.Ledger.Touch(Self);
+        var key = lookup.Key.Value;
         var request = CacheEntryMapping.ToHeaders(lookup.RequestHeaders);
-        var match = FindMatch(request);
+        _keys.TryGetValue(key, out var state);
+        if (state is not null)
+        {
+            state.LastLookupTicks = now.UtcTicks;
+            if (state.Head is not null)
+                _settings.Ledger.Touch(state);
+        }
+        var match = state?.FindMatch(request);
+        var coordination = state?.Coordination;
+        bool filling = coordination?.Filling == true;
+        bool passThrough = coordination is not null && now < coordination.PassThroughUntil;
 
         if (lookup.Refresh)
         {
             // A bypassing request must reach the app; coalescing it would hand it a cached answer after all.
-            if (_filling || now < _passThroughUntil)
+            if (filling || passThrough)
             {
-                Reply(LookupOutcome.Go);
+                Reply(lookup.Key, LookupOutcome.Go);
             }
             else
             {
-                StartFill(now);
-                Reply(LookupOutcome.Fill, StaleIfErrorFallback(match, now));
+                StartFill(state ?? Add(key, now), lookup.Key, now);
+                Reply(lookup.Key, LookupOutcome.Fill, StaleIfErrorFallback(match, now));
             }
             return;
         }
 
-        if (match is not null && match.Entry.IsFresh(now))
+        if (match is not null && match.IsFresh(now))
         {
             Use(match);
-            Reply(LookupOutcome.Hit, match);
+            Reply(lookup.Key, LookupOutcome.Hit, match.ToData());
             return;
         }
-        if (now < _passThroughUntil)
+        if (passThrough)
         {
-            Reply(LookupOutcome.Go);
+            Reply(lookup.Key, LookupOutcome.Go);
             return;
         }
-        if (match is not null && match.Entry.CanServeStaleWhileRevalidate(now))
+        if (match is not null && match.CanServeStaleWhileRevalidate(now))
         {
             Use(match);
-            if (_filling)
+            if (filling)
             {
-                Reply(LookupOutcome.Hit, match);
+                Reply(lookup.Key, LookupOutcome.Hit, match.ToData());
             }
             else
             {
-                StartFill(now);
-                Reply(LookupOutcome.StaleRefresh, match);
+                StartFill(state!, lookup.Key, now);
+                Reply(lookup.Key, LookupOutcome.StaleRefresh, match.ToData());
             }
             return;
         }
-        if (_filling)
+        if (filling)
         {
-            _waiters.Add(new Waiter(Sender, request));
-            _counters.RecordCoalescedWait();
+            coordination!.Waiters.Add(new Waiter(Sender, request));
+            _settings.Stats.For(lookup.Key).RecordCoalescedWait();
             return;
         }
 
-        StartFill(now);
-        if (match is not null && match.Entry.HasValidator)
-            Reply(LookupOutcome.Revalidate, match);
+        StartFill(state ?? Add(key, now), lookup.Key, now);
+        if (match is not null && match.HasValidator)
+            Reply(lookup.Key, LookupOutcome.Revalidate, match.ToData());
         else
-            Reply(LookupOutcome.Fill, StaleIfErrorFallback(match, now));
+            Reply(lookup.Key, LookupOutcome.Fill, StaleIfErrorFallback(match, now));
     }
 
     private void OnStore(CacheProtocol.Store store)
     {
         var now = Now;
         var data = store.Entry;
+        var key = store.Key.Value;
+        _keys.TryGetValue(key, out var state);
         if (data.Body.LongLength > _settings.Options.MaxBodyBytes)
         {
             // The gateway enforces the limit while buffering; a larger entry means a misconfigured or foreign node.
             _settings.Logger.LogWarning("Refused to store {Bytes} body bytes for {Key}: over the {MaxBodyBytes} entry limit",
-                data.Body.LongLength, _key.Value, _settings.Options.MaxBodyBytes);
+                data.Body.LongLength, key, _settings.Options.MaxBodyBytes);
         }
-        else if (data.RequestTime < _invalidatedAt)
+        else if (state?.Coordination is { } c && data.RequestTime < c.InvalidatedAt)
         {
             // The response was requested before an unsafe request changed the resource: it may describe the old state.
-            _settings.Logger.LogDebug("Dropped a store for {Key} requested before its invalidation", _key.Value);
+            _settings.Logger.LogDebug("Dropped a store for {Key} requested before its invalidation", key);
         }
         else
         {
-            Upsert(CacheEntryMapping.ToEntry(data), data, now);
+            state ??= Add(key, now);
+            Upsert(state, store.Key, new StoredVariant(data), now);
         }
-        EndFill(answerFromCache: true, now);
+        if (state is not null)
+        {
+            EndFill(state, store.Key, answerFromCache: true, now);
+            ForgetIfEmpty(state, now);
+        }
     }
 
     private void OnFillAbandoned(CacheProtocol.FillAbandoned abandoned)
     {
         var now = Now;
+        var key = abandoned.Key.Value;
+        _keys.TryGetValue(key, out var state);
         if (abandoned.PassThrough)
         {
-            _passThroughUntil = now + _settings.Options.PassThroughTime;
-            _settings.Logger.LogDebug("{Key} is pass-through until {Until}: its response was not storable", _key.Value, _passThroughUntil);
+            state ??= Add(key, now);
+            state.Coordinate().PassThroughUntil = now + _settings.Options.PassThroughTime;
+            _settings.Logger.LogDebug("{Key} is pass-through until {Until}: its response was not storable", key, state.Coordination!.PassThroughUntil);
         }
-        EndFill(answerFromCache: false, now);
+        if (state is not null)
+        {
+            EndFill(state, abandoned.Key, answerFromCache: false, now);
+            ForgetIfEmpty(state, now);
+        }
     }
 
-    private void OnInvalidate()
+    private void OnInvalidate(CacheProtocol.Invalidate invalidate)
     {
-        _invalidatedAt = Now;
-        int entries = _variants.Count;
-        long bytes = DropAll();
-        _counters.RecordInvalidation(entries, bytes);
-        var invalidated = new CacheProtocol.Invalidated(_key);
+        var now = Now;
+        var key = invalidate.Key.Value;
+        if (!_keys.TryGetValue(key, out var state))
+            state = Add(key, now);
+        state.Coordinate().InvalidatedAt = now;
+        int entries = state.VariantCount;
+        long bytes = DropAll(state);
+        _settings.Stats.For(invalidate.Key).RecordInvalidation(entries, bytes);
+        var invalidated = new CacheProtocol.Invalidated(invalidate.Key);
         Sender.Tell(invalidated);
         _settings.InvalidationPublisher.Tell(new Publish(CacheTopics.Invalidations, invalidated));
     }
 
-    private void OnEvict()
+    private void OnEvict(CacheMemoryLedger.Evict evict)
     {
-        int entries = _variants.Count;
-        long bytes = DropAll();
+        // A record of a key forgotten (or replaced) since: nothing of it is held here any more.
+        if (evict.Record is not KeyState state || !_keys.TryGetValue(state.Key, out var current) || current != state)
+            return;
+        int entries = state.VariantCount;
+        long bytes = DropAll(state);
         if (entries > 0)
         {
-            _counters.RecordEviction(entries, bytes);
+            var key = new CacheKey(state.Key);
+            _settings.Stats.For(key).RecordEviction(entries, bytes);
             _settings.Logger.LogDebug("Evicted {Entries} entries ({Bytes} bytes) of {Key} to stay within the node's memory bound",
-                entries, bytes, _key.Value);
+                entries, bytes, state.Key);
         }
+        ForgetIfEmpty(state, Now);
     }
 
-    private void OnFillDeadline()
+    private void OnFillDeadline(FillDeadline deadline)
     {
-        if (!_filling)
+        if (!_keys.TryGetValue(deadline.Key, out var state) || state.Coordination is not { Filling: true } coordination)
             return;
         var now = Now;
-        var remaining = _fillDeadline - now;
+        var remaining = coordination.FillDeadline - now;
         if (remaining > TimeSpan.Zero)
         {
             // A timer from an earlier fill, or one firing a tick before the clock agrees: wait out the rest.
-            _fillTimer!.Change(remaining, Timeout.InfiniteTimeSpan);
+            coordination.FillTimer?.Change(remaining, Timeout.InfiniteTimeSpan);
             return;
         }
         _settings.Logger.LogInformation("Fill of {Key} not reported within {Timeout}; {Waiters} waiting requests go to the app",
-            _key.Value, _settings.Options.CoalesceWaitTimeout, _waiters.Count);
-        EndFill(answerFromCache: false, now);
+            deadline.Key, _settings.Options.CoalesceWaitTimeout, coordination.Waiters.Count);
+        var key = new CacheKey(deadline.Key);
+        EndFill(state, key, answerFromCache: false, now);
+        ForgetIfEmpty(state, now);
+    }
+
+    private void OnSweepIdle()
+    {
+        var now = Now;
+        long idleBefore = (now - _settings.Options.EntityIdleTimeout).UtcTicks;
+        List<KeyState>? idle = null;
+        foreach (var state in _keys.Values)
+        {
+            if (state.LastLookupTicks <= idleBefore && state.Coordination is not { Filling: true })
+                (idle ??= []).Add(state);
+        }
+        if (idle is null)
+            return;
+        foreach (var state in idle)
+        {
+            long bytes = DropAll(state);
+            if (bytes > 0)
+                _settings.Stats.For(new CacheKey(state.Key)).RecordRelease(bytes);
+            _keys.Remove(state.Key);
+        }
+        _settings.Logger.LogDebug("Released {Keys} keys not looked up for {Idle}", idle.Count, _settings.Options.EntityIdleTimeout);
     }
 
     protected override void PostStop()
     {
-        _fillTimer?.Dispose();
-        // Passivation or shutdown: nobody will answer these asks otherwise.
-        foreach (var waiter in _waiters)
-            waiter.Asker.Tell(new CacheProtocol.LookupResult(_key, LookupOutcome.Go, null));
-        _waiters.Clear();
-        if (_bytes > 0)
-            _counters.RecordRelease(DropAll());
+        _sweepTimer?.Dispose();
+        foreach (var state in _keys.Values)
+        {
+            var key = new CacheKey(state.Key);
+            if (state.Coordination is { } coordination)
+            {
+                coordination.FillTimer?.Dispose();
+                // Passivation, hand-off or shutdown: nobody will answer these asks otherwise.
+                foreach (var waiter in coordination.Waiters)
+                    waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Go, null));
+                coordination.Waiters.Clear();
+            }
+            long bytes = DropAll(state);
+            if (bytes > 0)
+                _settings.Stats.For(key).RecordRelease(bytes);
+        }
+        _keys.Clear();
         base.PostStop();
     }
 
-    /// <summary>The newest variant the request selects, or null; an entry not shareable with Authorization never answers a request that carries it.</summary>
-    private Variant? FindMatch(IHeaderDictionary request)
+    private KeyState Add(string key, DateTimeOffset now)
     {
-        for (int i = _variants.Count - 1; i >= 0; i--)
-        {
-            var candidate = _variants[i];
-            if (!candidate.Entry.Variant.Matches(request))
-                continue;
-            // RFC 9111 §3.5. An older variant that matches too would be more outdated, so the search ends here.
-            return request.Authorization.Count > 0 && !candidate.Entry.AllowsAuthorizedRequests ? null : candidate;
-        }
-        return null;
+        var state = new KeyState(key, Self) { LastLookupTicks = now.UtcTicks };
+        _keys.Add(key, state);
+        return state;
     }
 
-    private static CacheEntryData? StaleIfErrorFallback(Variant? match, DateTimeOffset now) =>
-        match is not null && match.Entry.CanServeStaleIfError(now) ? match.Data : null;
+    /// <summary>Forgets a key that holds nothing worth remembering: no entry, no fill, no pass-through or invalidation in effect.</summary>
+    private void ForgetIfEmpty(KeyState state, DateTimeOffset now)
+    {
+        if (state.Head is not null)
+            return;
+        if (state.Coordination is { } c)
+        {
+            if (c.Filling || now < c.PassThroughUntil || c.InvalidatedAt != DateTimeOffset.MinValue)
+                return;
+        }
+        _keys.Remove(state.Key);
+    }
 
-    private void StartFill(DateTimeOffset now)
+    private static CacheEntryData? StaleIfErrorFallback(StoredVariant? match, DateTimeOffset now) =>
+        match is not null && match.CanServeStaleIfError(now) ? match.ToData() : null;
+
+    private void StartFill(KeyState state, CacheKey key, DateTimeOffset now)
     {
         var timeout = _settings.Options.CoalesceWaitTimeout;
-        _filling = true;
-        _fillDeadline = now + timeout;
-        // One timer per entity, re-armed per fill; its callback only posts a message, so the actor's state stays single-threaded.
-        _fillTimer ??= _settings.Clock.CreateTimer(static self => ((IActorRef)self!).Tell(FillDeadline.Instance, ActorRefs.NoSender),
-            Self, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _fillTimer.Change(timeout, Timeout.InfiniteTimeSpan);
+        var coordination = state.Coordinate();
+        coordination.Filling = true;
+        coordination.FillDeadline = now + timeout;
+        // One timer per filling key, re-armed per fill; its callback only posts a message, so the actor's state stays single-threaded.
+        coordination.FillTimer ??= _settings.Clock.CreateTimer(static deadline => ((FillDeadline)deadline!).Store.Tell(deadline, ActorRefs.NoSender),
+            new FillDeadline(Self, key.Value), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        coordination.FillTimer.Change(timeout, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Ends the running fill (if any): waiters get the fresh variant they match after a store, or go to the app.</summary>
-    private void EndFill(bool answerFromCache, DateTimeOffset now)
+    /// <summary>Ends the key's running fill (if any): waiters get the fresh variant they match after a store, or go to the app.</summary>
+    private void EndFill(KeyState state, CacheKey key, bool answerFromCache, DateTimeOffset now)
     {
-        _filling = false;
-        _fillTimer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        foreach (var waiter in _waiters)
+        if (state.Coordination is not { } coordination)
+            return;
+        coordination.Filling = false;
+        coordination.FillTimer?.Dispose();
+        coordination.FillTimer = null;
+        foreach (var waiter in coordination.Waiters)
         {
-            var match = answerFromCache ? FindMatch(waiter.Request) : null;
-            if (match is not null && match.Entry.IsFresh(now))
+            var match = answerFromCache ? state.FindMatch(waiter.Request) : null;
+            if (match is not null && match.IsFresh(now))
             {
                 Use(match);
-                waiter.Asker.Tell(new CacheProtocol.LookupResult(_key, LookupOutcome.Hit, match.Data));
+                waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Hit, match.ToData()));
             }
             else
             {
-                waiter.Asker.Tell(new CacheProtocol.LookupResult(_key, LookupOutcome.Go, null));
+                waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Go, null));
             }
         }
-        _waiters.Clear();
+        coordination.Waiters.Clear();
+        // Keep the coordination only while it remembers something.
+        if (coordination.PassThroughUntil <= now && coordination.InvalidatedAt == DateTimeOffset.MinValue)
+            state.Coordination = null;
     }
 
-    private void Upsert(CachedResponse entry, CacheEntryData data, DateTimeOffset now)
+    private void Upsert(KeyState state, CacheKey key, StoredVariant added, DateTimeOffset now)
     {
+        var counters = _settings.Stats.For(key);
         long replacedBytes = 0;
         long releasedBytes = 0;
-        for (int i = _variants.Count - 1; i >= 0; i--)
+        StoredVariant? previous = null;
+        int count = 0;
+        for (var existing = state.Head; existing is not null; existing = existing.Next)
         {
-            var existing = _variants[i];
-            if (existing.Entry.Variant.Equals(entry.Variant))
+            if (existing.Variant.Equals(added.Variant))
             {
                 replacedBytes += existing.Bytes;
-                _variants.RemoveAt(i);
+                state.Unlink(existing, previous);
             }
-            else if (IsUseless(existing.Entry, now))
+            else if (existing.IsUseless(now))
             {
                 releasedBytes += existing.Bytes;
-                _variants.RemoveAt(i);
+                state.Unlink(existing, previous);
+            }
+            else
+            {
+                previous = existing;
+                count++;
             }
         }
         if (releasedBytes > 0)
-            _counters.RecordRelease(releasedBytes);
+            counters.RecordRelease(releasedBytes);
 
-        if (_variants.Count >= MaxVariants)
+        if (count >= MaxVariants)
         {
-            int lru = 0;
-            for (int i = 1; i < _variants.Count; i++)
+            StoredVariant? lru = null, lruPrevious = null;
+            previous = null;
+            for (var v = state.Head; v is not null; previous = v, v = v.Next)
             {
-                if (_variants[i].LastUsed < _variants[lru].LastUsed)
-                    lru = i;
+                if (lru is null || v.LastUsed < lru.LastUsed)
+                {
+                    lru = v;
+                    lruPrevious = previous;
+                }
             }
-            var evicted = _variants[lru];
-            _variants.RemoveAt(lru);
-            releasedBytes += evicted.Bytes;
-            _counters.RecordEviction(1, evicted.Bytes);
+            state.Unlink(lru!, lruPrevious);
+            releasedBytes += lru!.Bytes;
+            counters.RecordEviction(1, lru.Bytes);
         }
 
-        var added = new Variant(entry, data) { LastUsed = ++_useClock };
-        _variants.Add(added);
-        _bytes += added.Bytes - replacedBytes - releasedBytes;
-        _counters.RecordStore(added.Bytes, replacedBytes);
-        _settings.Ledger.Update(Self, _bytes);
+        added.LastUsed = ++_useClock;
+        // Newest first: a lookup takes the first variant that matches.
+        added.Next = state.Head;
+        state.Head = added;
+        counters.RecordStore(added.Bytes, replacedBytes);
+        _settings.Ledger.Update(state, state.HeldBytes);
     }
 
-    /// <summary>Drops every variant, tells the ledger, and returns the bytes dropped (for the caller's counter).</summary>
-    private long DropAll()
+    /// <summary>Drops every variant of the key, tells the ledger, and returns the bytes dropped (for the caller's counter).</summary>
+    private long DropAll(KeyState state)
     {
-        long bytes = _bytes;
-        _variants.Clear();
-        _bytes = 0;
+        long bytes = state.HeldBytes;
+        state.Head = null;
         // Also after an eviction, when the ledger has no record: it reconciles a store that raced the eviction.
-        _settings.Ledger.Update(Self, 0);
+        _settings.Ledger.Update(state, 0);
         return bytes;
     }
 
-    private void Use(Variant variant) => variant.LastUsed = ++_useClock;
+    private void Use(StoredVariant variant) => variant.LastUsed = ++_useClock;
 
-    // Stale, past both stale windows and without a validator to revalidate with: no request can ever use it again.
-    private static bool IsUseless(CachedResponse entry, DateTimeOffset now) =>
-        !entry.IsFresh(now) && !entry.HasValidator
-        && !entry.CanServeStaleWhileRevalidate(now) && !entry.CanServeStaleIfError(now);
+    private void Reply(CacheKey key, LookupOutcome outcome, CacheEntryData? entry = null) =>
+        Sender.Tell(new CacheProtocol.LookupResult(key, outcome, entry));
 
-    private void Reply(LookupOutcome outcome, Variant? variant = null) => Reply(outcome, variant?.Data);
-
-    private void Reply(LookupOutcome outcome, CacheEntryData? entry) =>
-        Sender.Tell(new CacheProtocol.LookupResult(_key, outcome, entry));
-
-    /// <summary>One stored variant, kept in both forms: the policy object to match and the wire record to answer with.</summary>
-    private sealed class Variant(CachedResponse entry, CacheEntryData data)
+    /// <summary>One cached key: its variants (newest first) and, while it matters, its coordination. Its own ledger record.</summary>
+    private sealed class KeyState(string key, IActorRef owner) : CacheMemoryLedger.Record(owner)
     {
-        public readonly CachedResponse Entry = entry;
-        public readonly CacheEntryData Data = data;
-        public readonly long Bytes = data.Body.LongLength;
+        public readonly string Key = key;
+        public StoredVariant? Head;
+        public Coordination? Coordination;
+        public long LastLookupTicks;
+
+        /// <summary>Body bytes of the key's variants (at most 16 to add up; not kept in a field, to keep the key's state small).</summary>
+        public long HeldBytes
+        {
+            get
+            {
+                long bytes = 0;
+                for (var v = Head; v is not null; v = v.Next)
+                    bytes += v.Bytes;
+                return bytes;
+            }
+        }
+
+        public int VariantCount
+        {
+            get
+            {
+                int count = 0;
+                for (var v = Head; v is not null; v = v.Next)
+                    count++;
+                return count;
+            }
+        }
+
+        public Coordination Coordinate() => Coordination ??= new Coordination();
+
+        /// <summary>The newest variant the request selects, or null; an entry not shareable with Authorization never answers a request that carries it.</summary>
+        public StoredVariant? FindMatch(IHeaderDictionary request)
+        {
+            for (var candidate = Head; candidate is not null; candidate = candidate.Next)
+            {
+                if (!candidate.Variant.Matches(request))
+                    continue;
+                // RFC 9111 §3.5. An older variant that matches too would be more outdated, so the search ends here.
+                return request.Authorization.Count > 0 && !candidate.AllowsAuthorizedRequests ? null : candidate;
+            }
+            return null;
+        }
+
+        public void Unlink(StoredVariant variant, StoredVariant? previous)
+        {
+            if (previous is null)
+                Head = variant.Next;
+            else
+                previous.Next = variant.Next;
+            variant.Next = null;
+        }
+    }
+
+    /// <summary>The rare, short-lived part of a key's state: a running fill and its waiters, pass-through, the last invalidation.</summary>
+    private sealed class Coordination
+    {
+        public bool Filling;
+        public DateTimeOffset FillDeadline;
+        public ITimer? FillTimer;
+        public DateTimeOffset PassThroughUntil = DateTimeOffset.MinValue;
+        public DateTimeOffset InvalidatedAt = DateTimeOffset.MinValue;
+        public readonly List<Waiter> Waiters = [];
+    }
+
+    /// <summary>
+    /// One stored variant: the fields of the wire record it arrived in, unpacked (times as UTC ticks) so that an entry
+    /// is one object besides its header block and body; answers rebuild the record (lookups are rare next to entries).
+    /// </summary>
+    private sealed class StoredVariant
+    {
+        private readonly byte[] _headers;
+        private readonly byte[] _body;
+        private readonly VariantData _variantData;
+        private readonly long _requestTicks;
+        private readonly long _responseTicks;
+        private readonly long _dateTicks;
+        private readonly TimeSpan _ageValue;
+        private readonly TimeSpan _freshnessLifetime;
+        private readonly TimeSpan _staleWhileRevalidate;
+        private readonly TimeSpan _staleIfError;
+        private readonly int _statusCode;
+        private readonly CacheEntryFlags _flags;
+        public readonly bool HasValidator;
+        public readonly VariantKey Variant;
         public long LastUsed;
+        public StoredVariant? Next;
+
+        public StoredVariant(CacheEntryData data)
+        {
+            _statusCode = data.StatusCode;
+            _headers = data.Headers;
+            _body = data.Body;
+            _variantData = data.Variant;
+            _requestTicks = data.RequestTime.UtcTicks;
+            _responseTicks = data.ResponseTime.UtcTicks;
+            _dateTicks = data.Date.UtcTicks;
+            _ageValue = data.AgeValue;
+            _freshnessLifetime = data.FreshnessLifetime;
+            _staleWhileRevalidate = data.StaleWhileRevalidate;
+            _staleIfError = data.StaleIfError;
+            _flags = (CacheEntryFlags)data.Flags;
+            Variant = CacheEntryMapping.ToVariant(data.Variant);
+            HasValidator = HeaderBlock.Contains(data.Headers, "ETag") || HeaderBlock.Contains(data.Headers, "Last-Modified");
+        }
+
+        public long Bytes => _body.LongLength;
+
+        public bool AllowsAuthorizedRequests => (_flags & CacheEntryFlags.SharedWithAuthorization) != 0;
+
+        private DateTimeOffset ResponseTime => new(_responseTicks, TimeSpan.Zero);
+
+        // Recomputed rather than stored: it is a few subtractions, and an entry is held far longer than it is asked about.
+        private TimeSpan InitialAge => CachedResponse.CorrectedInitialAge(new DateTimeOffset(_requestTicks, TimeSpan.Zero),
+            ResponseTime, new DateTimeOffset(_dateTicks, TimeSpan.Zero), _ageValue);
+
+        /// <summary>The wire record to answer with; header block and body are shared, not copied.</summary>
+        public CacheEntryData ToData() => new(_statusCode, _headers, _body, _variantData,
+            new DateTimeOffset(_requestTicks, TimeSpan.Zero), ResponseTime, new DateTimeOffset(_dateTicks, TimeSpan.Zero),
+            _ageValue, _freshnessLifetime, _staleWhileRevalidate, _staleIfError, (byte)_flags);
+
+        public bool IsFresh(DateTimeOffset now) =>
+            CachedResponse.IsFresh(_flags, _freshnessLifetime, CachedResponse.CurrentAge(InitialAge, ResponseTime, now));
+
+        public bool CanServeStaleWhileRevalidate(DateTimeOffset now) =>
+            CachedResponse.WithinStaleWindow(_flags, _freshnessLifetime, _staleWhileRevalidate, InitialAge, ResponseTime, now);
+
+        public bool CanServeStaleIfError(DateTimeOffset now) =>
+            CachedResponse.WithinStaleWindow(_flags, _freshnessLifetime, _staleIfError, InitialAge, ResponseTime, now);
+
+        // Stale, past both stale windows and without a validator to revalidate with: no request can ever use it again.
+        public bool IsUseless(DateTimeOffset now) =>
+            !IsFresh(now) && !HasValidator && !CanServeStaleWhileRevalidate(now) && !CanServeStaleIfError(now);
     }
 
     private readonly record struct Waiter(IActorRef Asker, IHeaderDictionary Request);
 
-    private sealed class FillDeadline
+    /// <summary>Posted by a key's fill timer; carries the store to post to and the key.</summary>
+    private sealed class FillDeadline(IActorRef store, string key)
     {
-        public static readonly FillDeadline Instance = new();
+        public IActorRef Store { get; } = store;
+        public string Key { get; } = key;
+    }
+
+    private sealed class SweepIdle
+    {
+        public static readonly SweepIdle Instance = new();
     }
 }

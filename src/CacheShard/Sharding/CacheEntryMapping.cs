@@ -7,8 +7,9 @@ namespace Porter.CacheShard.Sharding;
 
 /// <summary>Converts between the policy layer's entries and headers and the turbocache protocol's wire records, losslessly.</summary>
 /// <remarks>
-/// The body array and the header strings are shared, not copied: entries are immutable once built, so a stored entry
-/// and the message that carried it can point at the same bytes.
+/// The body array is shared, not copied: entries are immutable once built, so a stored entry and the message that
+/// carried it point at the same bytes. Stored headers travel (and stay on the cache node) as one
+/// <see cref="HeaderBlock"/>; rebuilding a <see cref="CachedResponse"/> decodes it once per entity answer.
 /// </remarks>
 public static class CacheEntryMapping
 {
@@ -16,17 +17,14 @@ public static class CacheEntryMapping
     public static CacheEntryData ToData(CachedResponse entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var stored = entry.Headers;
-        var headers = new HeaderField[stored.Length];
-        for (int i = 0; i < stored.Length; i++)
-            headers[i] = new HeaderField(stored[i].Key, ToArray(stored[i].Value));
-
         var variant = entry.Variant;
         return new CacheEntryData(
             entry.StatusCode,
-            headers,
+            EncodeHeaders(entry.Headers),
             entry.BodyArray,
-            new VariantData(AsArray(variant.HeaderNames), AsArray(variant.HeaderValues), variant.CookieName, variant.CookieValue),
+            ReferenceEquals(variant, VariantKey.None)
+                ? VariantData.None
+                : new VariantData(AsArray(variant.HeaderNames), AsArray(variant.HeaderValues), variant.CookieName, variant.CookieValue),
             entry.RequestTime,
             entry.ResponseTime,
             entry.Date,
@@ -41,17 +39,47 @@ public static class CacheEntryMapping
     public static CachedResponse ToEntry(CacheEntryData data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var headers = new KeyValuePair<string, StringValues>[data.Headers.Length];
+        var fields = HeaderBlock.Decode(data.Headers);
+        var headers = new KeyValuePair<string, StringValues>[fields.Length];
         for (int i = 0; i < headers.Length; i++)
-            headers[i] = new(data.Headers[i].Name, ToStringValues(data.Headers[i].Values));
+            headers[i] = new(fields[i].Name, ToStringValues(fields[i].Values));
 
-        var v = data.Variant;
-        var variant = v.HeaderNames.Length == 0 && v.CookieName is null
-            ? VariantKey.None
-            : new VariantKey(v.HeaderNames, v.HeaderValues, v.CookieName, v.CookieValue);
-        return new CachedResponse(data.StatusCode, headers, data.Body, variant, data.RequestTime, data.ResponseTime,
+        return new CachedResponse(data.StatusCode, headers, data.Body, ToVariant(data.Variant), data.RequestTime, data.ResponseTime,
             data.Date, data.AgeValue, data.FreshnessLifetime, data.StaleWhileRevalidate, data.StaleIfError,
             (CacheEntryFlags)data.Flags);
+    }
+
+    /// <summary>The policy layer's variant key of a wire variant; an entry without Vary gets the shared <see cref="VariantKey.None"/>.</summary>
+    public static VariantKey ToVariant(VariantData v)
+    {
+        ArgumentNullException.ThrowIfNull(v);
+        return v.HeaderNames.Length == 0 && v.CookieName is null
+            ? VariantKey.None
+            : new VariantKey(v.HeaderNames, v.HeaderValues, v.CookieName, v.CookieValue);
+    }
+
+    /// <summary>The header block of a stored response's fields (null values, which Kestrel never stores, are left out).</summary>
+    public static byte[] EncodeHeaders(ReadOnlySpan<KeyValuePair<string, StringValues>> headers)
+    {
+        if (headers.IsEmpty)
+            return HeaderBlock.Empty;
+        var block = new HeaderBlock.Builder(headers.Length);
+        foreach (var (name, values) in headers)
+        {
+            int count = 0;
+            foreach (string? line in values)
+            {
+                if (line is not null)
+                    count++;
+            }
+            block.AddName(name, count);
+            foreach (string? line in values)
+            {
+                if (line is not null)
+                    block.AddValue(line);
+            }
+        }
+        return block.ToArray();
     }
 
     /// <summary>The request headers a <see cref="CacheProtocol.Lookup"/> carries so the entity can pick the request's Vary variant.</summary>

@@ -4,24 +4,25 @@ using Porter.Contracts.Caching;
 namespace Porter.CacheShard.Sharding;
 
 /// <summary>
-/// Bounds the body bytes that the cache entities of one node hold together (<see cref="TurbocacheOptions.MaxTotalBytes"/>):
-/// a DI singleton shared by the node's entities, evicting the least recently used entities' entries when over budget.
+/// Bounds the body bytes that the cache stores of one node hold together (<see cref="TurbocacheOptions.MaxTotalBytes"/>):
+/// a DI singleton shared by the node's cache entities, evicting the least recently used keys' entries when over budget.
 /// </summary>
 /// <remarks>
-/// Each entity reports its absolute byte total after every change (<see cref="Update"/>) and touches the ledger on
-/// every lookup (<see cref="Touch"/>). Records sit in a recency list under one lock: every operation is O(1), and
-/// entity messages are far rarer than near-cache hits, so exact LRU costs little here (the near cache, on the hit
-/// path, approximates it with CLOCK instead).
-/// Eviction removes the record and deducts its bytes at once, then tells the entity <see cref="Evict"/>; the entity
-/// drops its variants and reports 0. Because reports are absolute, a store that races the eviction (re-adding a
-/// record before the entity sees <see cref="Evict"/>) is reconciled by that report of 0. Records are keyed by the
-/// entity's actor ref, not by its key, so a passivated incarnation and its successor never share a record.
+/// Each cached key is one <see cref="Record"/> (the store's own per-key state derives from it, so the ledger adds no
+/// object per key): its owner reports the key's absolute byte total after every change (<see cref="Update"/>) and
+/// touches it on every lookup (<see cref="Touch"/>). Records sit in an intrusive recency list under one lock: every
+/// operation is O(1), and store messages are far rarer than near-cache hits, so exact LRU costs little here (the
+/// near cache, on the hit path, approximates it with CLOCK instead).
+/// Eviction unlinks the record and deducts its bytes at once, then tells its owner <see cref="Evict"/>; the owner
+/// drops that key's variants and reports 0. Because reports are absolute, a store that races the eviction (re-adding
+/// the record before the owner sees <see cref="Evict"/>) is reconciled by that report of 0.
 /// </remarks>
 public sealed class CacheMemoryLedger
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<IActorRef, LinkedListNode<Record>> _records = new();
-    private readonly LinkedList<Record> _recency = new(); // least recently used first
+    private Record? _oldest; // the recency list: least recently used first
+    private Record? _newest;
+    private int _records;
     private long _totalBytes;
     private long _evictedEntities;
 
@@ -31,75 +32,76 @@ public sealed class CacheMemoryLedger
         MaxTotalBytes = options.MaxTotalBytes;
     }
 
-    /// <summary>Told to an entity whose entries the ledger evicted (its bytes are already deducted).</summary>
-    public sealed class Evict
+    /// <summary>One key's place in the ledger; the links and byte count belong to the ledger and change under its lock.</summary>
+    /// <param name="owner">The actor told <see cref="Evict"/> when the ledger evicts this record.</param>
+    public class Record(IActorRef owner)
     {
-        public static readonly Evict Instance = new();
+        internal Record? Older;
+        internal Record? Newer;
+        internal long Bytes;
 
-        private Evict()
-        {
-        }
+        // In the recency list: linked to a neighbour, or its only member.
+        internal bool Linked(CacheMemoryLedger ledger) => Older is not null || ReferenceEquals(ledger._oldest, this);
+
+        public IActorRef Owner { get; } = owner ?? throw new ArgumentNullException(nameof(owner));
+    }
+
+    /// <summary>Told to the owner of a record the ledger evicted (its bytes are already deducted).</summary>
+    public sealed class Evict(Record record)
+    {
+        public Record Record { get; } = record;
     }
 
     public long MaxTotalBytes { get; }
 
-    /// <summary>Body bytes held by this node's entities.</summary>
+    /// <summary>Body bytes held by this node's cache stores.</summary>
     public long TotalBytes => Interlocked.Read(ref _totalBytes);
 
-    /// <summary>Entities holding at least one byte.</summary>
-    public int Entities
-    {
-        get
-        {
-            lock (_gate)
-                return _records.Count;
-        }
-    }
+    /// <summary>Keys holding at least one byte.</summary>
+    public int Entities => Volatile.Read(ref _records);
 
-    /// <summary>Entities evicted since start.</summary>
+    /// <summary>Keys evicted since start.</summary>
     public long EvictedEntities => Interlocked.Read(ref _evictedEntities);
 
-    /// <summary>The bytes recorded for <paramref name="entity"/> (0 when it holds nothing or was evicted).</summary>
-    public long BytesOf(IActorRef entity)
+    /// <summary>The bytes recorded for <paramref name="record"/> (0 when it holds nothing or was evicted).</summary>
+    public long BytesOf(Record record)
     {
+        ArgumentNullException.ThrowIfNull(record);
         lock (_gate)
-            return _records.TryGetValue(entity, out var node) ? node.Value.Bytes : 0;
+            return record.Linked(this) ? record.Bytes : 0;
     }
 
-    /// <summary>Records that <paramref name="entity"/> now holds <paramref name="bytes"/> body bytes and was just used; evicts least recently used entities while the node is over budget.</summary>
-    /// <remarks>The entity just updated is the most recently used, so it is evicted only if it alone exceeds the budget.</remarks>
-    public void Update(IActorRef entity, long bytes)
+    /// <summary>Records that <paramref name="record"/> now holds <paramref name="bytes"/> body bytes and was just used; evicts least recently used records while the node is over budget.</summary>
+    /// <remarks>The record just updated is the most recently used, so it is evicted only if it alone exceeds the budget.</remarks>
+    public void Update(Record record, long bytes)
     {
-        ArgumentNullException.ThrowIfNull(entity);
+        ArgumentNullException.ThrowIfNull(record);
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
-        List<IActorRef>? evicted = null;
+        List<Record>? evicted = null;
         lock (_gate)
         {
-            if (_records.TryGetValue(entity, out var node))
+            if (record.Linked(this))
             {
-                Interlocked.Add(ref _totalBytes, bytes - node.Value.Bytes);
+                Interlocked.Add(ref _totalBytes, bytes - record.Bytes);
+                Unlink(record);
                 if (bytes == 0)
-                {
-                    _records.Remove(entity);
-                    _recency.Remove(node);
                     return;
-                }
-                node.Value.Bytes = bytes;
-                MoveToBack(node);
+                record.Bytes = bytes;
+                LinkNewest(record);
             }
             else if (bytes > 0)
             {
-                _records.Add(entity, _recency.AddLast(new Record(entity, bytes)));
+                record.Bytes = bytes;
+                LinkNewest(record);
                 Interlocked.Add(ref _totalBytes, bytes);
             }
 
-            while (_totalBytes > MaxTotalBytes && _recency.First is { } oldest)
+            while (_totalBytes > MaxTotalBytes && _oldest is { } oldest)
             {
-                _recency.RemoveFirst();
-                _records.Remove(oldest.Value.Entity);
-                Interlocked.Add(ref _totalBytes, -oldest.Value.Bytes);
+                Unlink(oldest);
+                Interlocked.Add(ref _totalBytes, -oldest.Bytes);
                 Interlocked.Increment(ref _evictedEntities);
-                (evicted ??= []).Add(oldest.Value.Entity);
+                (evicted ??= []).Add(oldest);
             }
         }
 
@@ -107,31 +109,47 @@ public sealed class CacheMemoryLedger
         if (evicted is not null)
         {
             foreach (var victim in evicted)
-                victim.Tell(Evict.Instance, ActorRefs.NoSender);
+                victim.Owner.Tell(new Evict(victim), ActorRefs.NoSender);
         }
     }
 
-    /// <summary>Marks <paramref name="entity"/> as just used; a no-op when it holds nothing.</summary>
-    public void Touch(IActorRef entity)
+    /// <summary>Marks <paramref name="record"/> as just used; a no-op when it holds nothing.</summary>
+    public void Touch(Record record)
     {
+        ArgumentNullException.ThrowIfNull(record);
         lock (_gate)
         {
-            if (_records.TryGetValue(entity, out var node))
-                MoveToBack(node);
+            if (record.Newer is not null && record.Linked(this))
+            {
+                Unlink(record);
+                LinkNewest(record);
+            }
         }
     }
 
-    private void MoveToBack(LinkedListNode<Record> node)
+    private void LinkNewest(Record record)
     {
-        if (node.Next is null)
-            return;
-        _recency.Remove(node);
-        _recency.AddLast(node);
+        record.Older = _newest;
+        record.Newer = null;
+        if (_newest is null)
+            _oldest = record;
+        else
+            _newest.Newer = record;
+        _newest = record;
+        _records++;
     }
 
-    private sealed class Record(IActorRef entity, long bytes)
+    private void Unlink(Record record)
     {
-        public readonly IActorRef Entity = entity;
-        public long Bytes = bytes;
+        if (record.Older is null)
+            _oldest = record.Newer;
+        else
+            record.Older.Newer = record.Newer;
+        if (record.Newer is null)
+            _newest = record.Older;
+        else
+            record.Newer.Older = record.Older;
+        record.Older = record.Newer = null;
+        _records--;
     }
 }

@@ -1,20 +1,40 @@
+using System.Globalization;
 using Akka.Cluster.Sharding;
+using Akka.Util;
 using Porter.Contracts.Caching;
 using Porter.Contracts.Ids;
 
 namespace Porter.CacheShard.Sharding;
 
-/// <summary>Routes turbocache messages to the entity of their primary key (<see cref="CacheKey.Value"/> is the entity id).</summary>
+/// <summary>Routes turbocache messages to the store of their primary key's shard: the entity id is the shard id.</summary>
 /// <remarks>
-/// Shard ids come from the base class's stable string hash of the entity id, so every node (region or proxy) agrees.
-/// A message that is not a turbocache message gets a null id, which sharding treats as unhandled; an empty string
-/// would instead be routed to an entity named "".
+/// One <see cref="CacheEntity"/> per shard holds all of that shard's keys (an actor per key would cost more than the
+/// entries it holds). The shard comes from Akka's stable MurmurHash of <see cref="CacheKey.Value"/>, so every node
+/// (region or proxy) agrees. A message that is not a turbocache message gets a null id, which sharding treats as
+/// unhandled; an empty string would instead be routed to an entity named "".
 /// </remarks>
-public sealed class CacheMessageExtractor(int maxNumberOfShards = CacheMessageExtractor.DefaultShards)
-    : HashCodeMessageExtractor(maxNumberOfShards)
+public sealed class CacheMessageExtractor : IMessageExtractor
 {
     /// <summary>About ten shards per cache node for a cluster of up to ten: enough to rebalance, few enough to stay cheap.</summary>
     public const int DefaultShards = 100;
 
-    public override string EntityId(object message) => message is ICacheMessage cacheMessage ? cacheMessage.Key.Value : null!;
+    private readonly string[] _ids;
+
+    public CacheMessageExtractor(int maxNumberOfShards = DefaultShards)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxNumberOfShards);
+        // Shard ids are made once: routing a message allocates nothing.
+        _ids = Enumerable.Range(0, maxNumberOfShards).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    /// <summary>The shard (and store entity) id of <paramref name="key"/>.</summary>
+    public string ShardOf(CacheKey key) => _ids[(MurmurHash.StringHash(key.Value ?? "") & int.MaxValue) % _ids.Length];
+
+    public string EntityId(object message) => message is ICacheMessage cacheMessage ? ShardOf(cacheMessage.Key) : null!;
+
+    public object EntityMessage(object message) => message;
+
+    public string ShardId(object message) => EntityId(message);
+
+    public string ShardId(string entityId, object? messageHint = null) => entityId;
 }

@@ -10,12 +10,18 @@ public interface ICacheMessage
 public sealed record HeaderField(string Name, string[] Values);
 
 /// <summary>Which variant of a key an entry is (the normalised values of the Vary'd request headers, and the vary cookie).</summary>
-public sealed record VariantData(string[] HeaderNames, string?[] HeaderValues, string? CookieName, string? CookieValue);
+public sealed record VariantData(string[] HeaderNames, string?[] HeaderValues, string? CookieName, string? CookieValue)
+{
+    /// <summary>The variant of a response without Vary or vary cookie, shared so that entries do not each hold one.</summary>
+    public static readonly VariantData None = new([], [], null, null);
+}
 
 /// <summary>A stored response with everything needed to rebuild it and compute its age on any node.</summary>
+/// <param name="Headers">The stored header fields as one <see cref="HeaderBlock"/>: the form a cache node keeps them in.</param>
+/// <param name="Body">Exactly the body's bytes (the array is as long as the body).</param>
 public sealed record CacheEntryData(
     int StatusCode,
-    HeaderField[] Headers,
+    byte[] Headers,
     byte[] Body,
     VariantData Variant,
     DateTimeOffset RequestTime,

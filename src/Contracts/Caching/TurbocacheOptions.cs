@@ -36,7 +36,7 @@ public sealed class TurbocacheOptions
     /// <summary>How long a key skips coalescing after its fill turned out to be uncacheable.</summary>
     public TimeSpan PassThroughTime { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a cache entity may go without messages before it passivates and releases its entries.</summary>
+    /// <summary>How long a cached key may go without lookups before its store releases its entries.</summary>
     /// <remarks>The turbocache is an L1 cache of hot keys: an idle key's memory is worth more to the hot ones.</remarks>
     public TimeSpan EntityIdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 

@@ -58,6 +58,12 @@ public sealed class PorterOptions
     /// <summary>Seconds the membership must be stable before the split brain resolver downs unreachable members.</summary>
     public double DowningStableAfter { get; set; } = 20;
 
+    /// <summary>Cluster Bootstrap discovery, used when <see cref="SeedNodes"/> is empty.</summary>
+    public DiscoveryOptions Discovery { get; set; } = new();
+
+    /// <summary>The journal's database (SQLite by default, PostgreSQL on Kubernetes).</summary>
+    public PersistenceOptions Persistence { get; set; } = new();
+
     /// <summary>The management API (health, cluster members, pool, cache, metrics) on its own port.</summary>
     public ManagementOptions Management { get; set; } = new();
 

@@ -5,8 +5,8 @@ using Porter.Contracts.Caching;
 namespace Porter.Contracts.Serialization;
 
 /// <summary>
-/// Binary serializer for the turbocache protocol (<see cref="ICacheMessage"/>): bodies travel as raw bytes,
-/// never as JSON or base64. Manifests are two letters.
+/// Binary serializer for the turbocache protocol (<see cref="ICacheMessage"/>): bodies and header blocks
+/// (<see cref="HeaderBlock"/>) travel as raw bytes, never as JSON or base64. Manifests are two letters.
 /// </summary>
 public sealed class CacheProtocolSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
@@ -84,10 +84,18 @@ public sealed class CacheProtocolSerializer(ExtendedActorSystem system) : Serial
 
     private static HeaderField ReadHeader(BinaryReader r) => new(r.ReadString(), r.ReadArray(rr => rr.ReadString()));
 
+    private static VariantData ReadVariant(BinaryReader r)
+    {
+        var variant = new VariantData(r.ReadArray(rr => rr.ReadString()), r.ReadArray(rr => rr.ReadNullableString()),
+            r.ReadNullableString(), r.ReadNullableString());
+        // Most entries have no Vary: share one instance rather than keep one per entry.
+        return variant is { HeaderNames.Length: 0, HeaderValues.Length: 0, CookieName: null, CookieValue: null } ? VariantData.None : variant;
+    }
+
     private static void WriteEntry(BinaryWriter w, CacheEntryData e)
     {
         w.Write(e.StatusCode);
-        w.WriteArray(e.Headers, WriteHeader);
+        w.WriteBytes(e.Headers);
         w.WriteBytes(e.Body);
         w.WriteArray(e.Variant.HeaderNames, (ww, v) => ww.Write(v));
         w.WriteArray(e.Variant.HeaderValues, (ww, v) => ww.WriteNullableString(v));
@@ -105,9 +113,9 @@ public sealed class CacheProtocolSerializer(ExtendedActorSystem system) : Serial
 
     private static CacheEntryData ReadEntry(BinaryReader r) => new(
         r.ReadInt32(),
-        r.ReadArray(ReadHeader),
         r.ReadBytes(),
-        new VariantData(r.ReadArray(rr => rr.ReadString()), r.ReadArray(rr => rr.ReadNullableString()), r.ReadNullableString(), r.ReadNullableString()),
+        r.ReadBytes(),
+        ReadVariant(r),
         r.ReadTime(),
         r.ReadTime(),
         r.ReadTime(),

@@ -34,6 +34,7 @@ internal sealed class CacheExchange(
     private string _answerStatus = CacheStatus.Hit;
     private bool _store;
     private bool _reported;
+    private CaptureStream? _capture;
 
     public void OnRequest(HttpContext httpContext, HttpRequestMessage proxyRequest)
     {
@@ -76,6 +77,8 @@ internal sealed class CacheExchange(
                 response.Headers, response.ContentLength, requestTime, _responseTime);
             _evaluated = true;
             if (!_evaluation.IsStorable) policy.Counters.RecordRefusal(_evaluation.Refusal);
+            // Only a storable answer is copied on its way to the client: uncacheable traffic streams untouched.
+            else if (_capture is null) response.Body = _capture = new CaptureStream(response.Body, policy.Response.MaxBodyBytes);
         }
         owner.SetCacheStatus(httpContext, cacheStatus);
         return true;
@@ -96,8 +99,9 @@ internal sealed class CacheExchange(
     }
 
     /// <summary>After forwarding: answer from the cache if the hook took over, then store or release the key.</summary>
-    public async Task CompleteAsync(CaptureStream capture)
+    public async Task CompleteAsync()
     {
+        using var capture = _capture;
         try
         {
             if (_answerWith is { } answer)
@@ -110,14 +114,14 @@ internal sealed class CacheExchange(
                 return;
             }
 
-            if (_evaluated && _evaluation.IsStorable && CompletedWhole(capture))
+            if (_evaluated && _evaluation.IsStorable && capture is not null && CompletedWhole(capture))
             {
                 var entry = CachedResponse.Create(_evaluation, context.Response.StatusCode, context.Response.Headers, capture.ToArray());
                 Store(entry, owner.Clock.GetUtcNow());
                 return;
             }
             if (_evaluated && _evaluation.IsStorable)
-                policy.Counters.RecordRefusal(capture.Overflowed ? RefusalReason.BodyTooLarge : RefusalReason.IncompleteBody);
+                policy.Counters.RecordRefusal(capture?.Overflowed == true ? RefusalReason.BodyTooLarge : RefusalReason.IncompleteBody);
             // Waiters should not queue behind a key whose answers cannot be stored; a refusal caused by this
             // request (its Authorization, no-store or vary cookie) says nothing about the key's other requests.
             var passThrough = _evaluated && !_evaluation.IsStorable && !IsCausedByRequest(_evaluation.Refusal);

@@ -186,9 +186,8 @@ public sealed class TurbocacheMiddleware
         var exchange = new CacheExchange(this, context, policy, evaluation, key, mode, revalidating, staleIfError, cacheStatus,
             _clock.GetUtcNow());
         context.Features.Set<IUpstreamResponseHook>(exchange);
+        // The exchange puts a capture in front of the body only once the answer turns out storable.
         var body = context.Response.Body;
-        using var capture = new CaptureStream(body, policy.Response.MaxBodyBytes);
-        context.Response.Body = capture;
         try
         {
             await _next(context);
@@ -198,7 +197,7 @@ public sealed class TurbocacheMiddleware
             context.Response.Body = body;
             context.Features.Set<IUpstreamResponseHook?>(null);
         }
-        await exchange.CompleteAsync(capture);
+        await exchange.CompleteAsync();
     }
 
     /// <summary>Serves a stale entry now and refreshes it off the request path; the entity made this gateway the one refresher.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Porter.Hosting.Edge;
@@ -12,12 +13,14 @@ namespace Porter.Gateway.Edge;
 /// </summary>
 public sealed class RequestGuardMiddleware(RequestDelegate next)
 {
+    private static readonly SearchValues<char> ClimbChars = SearchValues.Create(".%\\");
+
     public Task InvokeAsync(HttpContext context)
     {
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        var raw = (context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "").AsSpan();
         var query = raw.IndexOf('?');
         if (query >= 0) raw = raw[..query];
-        if (HasDotDotSegment(raw) || HasDotDotSegment(context.Request.Path.Value ?? "") || raw.Contains('\0') || raw.Contains("%00", StringComparison.Ordinal))
+        if (HasDotDotSegment(raw) || HasDotDotSegment(context.Request.Path.Value) || raw.Contains('\0') || raw.Contains("%00", StringComparison.Ordinal))
             return ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request path");
         if (context.Request.ContentLength is { } length
             && context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit && length > limit)
@@ -26,9 +29,14 @@ public sealed class RequestGuardMiddleware(RequestDelegate next)
     }
 
     /// <summary>True when any segment, after repeated percent-decoding and treating '\' as '/', is "..".</summary>
-    public static bool HasDotDotSegment(string path)
+    public static bool HasDotDotSegment(string? path) => HasDotDotSegment(path.AsSpan());
+
+    /// <inheritdoc cref="HasDotDotSegment(string?)"/>
+    public static bool HasDotDotSegment(ReadOnlySpan<char> path)
     {
-        var decoded = path;
+        // Every request passes here: a path without a dot, a percent sign or a backslash cannot climb, and is the common case.
+        if (path.IndexOfAny(ClimbChars) < 0) return false;
+        var decoded = path.ToString();
         // Decode until stable (bounded) so double-encoding such as %252e%252e is caught too.
         for (var i = 0; i < 3 && decoded.Contains('%'); i++) decoded = Uri.UnescapeDataString(decoded);
         foreach (var segment in decoded.Replace('\\', '/').Split('/'))

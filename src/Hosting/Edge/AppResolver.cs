@@ -50,14 +50,16 @@ public sealed class AppResolver
 /// <summary>
 /// Finds the request's app (404 when no app claims the host) and stores it as a request feature. On a worker node's
 /// internal listener the forwarding gateway names the app in <see cref="AppResolver.AppHeader"/> (it resolved the
-/// Host already); the header is removed so the app never sees it.
+/// Host already); elsewhere a client's copy of that header is ignored. Either way it is removed, so the app never sees it.
 /// </summary>
 public sealed class AppResolutionMiddleware(RequestDelegate next, AppResolver resolver, bool trustAppHeader = false)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        var app = trustAppHeader && context.Request.Headers.Remove(AppResolver.AppHeader, out var named)
-            ? resolver.ByName(Uri.UnescapeDataString(named.ToString()))
+        // Removed either way: only a gateway may name the app, and apps never see Porter's internal header.
+        var named = context.Request.Headers.Remove(AppResolver.AppHeader, out var value);
+        var app = trustAppHeader && named
+            ? resolver.ByName(Uri.UnescapeDataString(value.ToString()))
             : resolver.Resolve(context.Request.Host);
         if (app is null)
             return ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, "No application is configured for this host");

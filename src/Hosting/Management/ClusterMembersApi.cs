@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using Akka.Management.Cluster.Bootstrap.ContactPoint;
+using System.Collections.Immutable;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -72,18 +74,28 @@ public static class ClusterMembersApi
             });
         });
 
-        // Cluster Bootstrap's contact-point answer (HttpBootstrapJsonProtocol.SeedNodes): this node and the members it sees Up.
+        // Cluster Bootstrap's contact-point answer, in the package's own type and serializer (Newtonsoft, PascalCase,
+        // addresses as objects): the probing side deserializes exactly that. Members as HttpClusterBootstrapRoutes picks them.
         routes.MapGet("/bootstrap/seed-nodes", (ActorSystem system) =>
-        {
-            var cluster = Cluster.Get(system);
-            return Results.Json(new
-            {
-                selfNode = cluster.SelfAddress.ToString(),
-                seedNodes = cluster.State.Members
-                    .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp)
-                    .Select(m => new { node = m.Address.ToString(), nodeUid = m.UniqueAddress.Uid, status = m.Status.ToString(), roles = m.Roles.OrderBy(r => r) }),
-            });
-        });
+            Results.Text(Newtonsoft.Json.JsonConvert.SerializeObject(SeedNodesDocument(Cluster.Get(system))), "application/json"));
+    }
+
+    /// <summary>
+    /// What <c>/bootstrap/seed-nodes</c> answers: this node and the reachable Up, WeaklyUp or Joining members, none while
+    /// this node is leaving (as Akka.Management's own route answers).
+    /// </summary>
+    public static HttpBootstrapJsonProtocol.SeedNodes SeedNodesDocument(Cluster cluster)
+    {
+        var self = cluster.SelfMember;
+        if (self.Status is MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Leaving or MemberStatus.Removed)
+            return new HttpBootstrapJsonProtocol.SeedNodes(self.UniqueAddress.Address, ImmutableList<HttpBootstrapJsonProtocol.ClusterMember>.Empty);
+        var state = cluster.State;
+        var members = state.Members
+            .Where(m => !state.Unreachable.Contains(m))
+            .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Joining)
+            .Select(m => new HttpBootstrapJsonProtocol.ClusterMember(m.UniqueAddress.Address, m.UniqueAddress.Uid, m.Status, m.Roles))
+            .ToImmutableList();
+        return new HttpBootstrapJsonProtocol.SeedNodes(self.UniqueAddress.Address, members);
     }
 
     /// <summary>The members document: selfNode, leader, oldest, members and unreachable, as Akka Management writes it.</summary>

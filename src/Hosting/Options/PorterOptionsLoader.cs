@@ -100,6 +100,10 @@ public static class PorterOptionsLoader
             "--management-port must differ from --port: the management API never shares the public port");
         Require(IPAddress.TryParse(options.Hostname, out _) || options.Hostname == "localhost",
             $"--hostname '{options.Hostname}' is not an IP address");
+        ValidatePersistence(options.Persistence);
+        ValidateDiscovery(options.Discovery);
+        Require(options.Discovery.Method == DiscoveryMethods.None || options.SeedNodes.Count > 0 || options.Management.Port > 0,
+            $"Discovery:Method {options.Discovery.Method} needs a fixed --management-port: other nodes probe it for seed nodes");
         if (options.Turbocache.Validate() is [var cacheError, ..]) throw new UsageException(cacheError);
         if (options.Oob.Validate() is [var oobError, ..]) throw new UsageException(oobError);
         Require(options.MemoryCheckInterval > 0, "--memory-check-interval must be positive");
@@ -147,6 +151,53 @@ public static class PorterOptionsLoader
         options.DataDir = Path.GetFullPath(options.DataDir is { } dir
             ? Path.Combine(baseDir, dir)
             : Path.Combine(options.Apps.Count == 1 ? options.Apps[0].Root : baseDir, "tmp", "porter"));
+    }
+
+    private static void ValidatePersistence(PersistenceOptions persistence)
+    {
+        Require(Enum.IsDefined(persistence.Provider), "Persistence:Provider must be sqlite or postgresql");
+        Require(persistence.Provider != PersistenceProvider.PostgreSql || !string.IsNullOrWhiteSpace(persistence.ConnectionString),
+            "Persistence:Provider postgresql needs Persistence:ConnectionString (PORTER__PERSISTENCE__CONNECTIONSTRING)");
+        if (string.IsNullOrWhiteSpace(persistence.ConnectionString)) return;
+        try
+        {
+            // Both providers take ADO.NET key=value strings; a typo here would otherwise surface as a journal failure much later.
+            _ = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = persistence.ConnectionString };
+        }
+        catch (ArgumentException)
+        {
+            // The message of the builder may quote the string, and with it a password: say only where it went wrong.
+            throw new UsageException("Persistence:ConnectionString is not a key=value;... connection string");
+        }
+        if (persistence.Provider != PersistenceProvider.Sqlite) return;
+        try
+        {
+            _ = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(persistence.ConnectionString);
+        }
+        catch (ArgumentException)
+        {
+            // A PostgreSQL string (Host=...) left next to provider sqlite, say.
+            throw new UsageException("Persistence:ConnectionString is not a SQLite connection string, and Persistence:Provider is sqlite");
+        }
+    }
+
+    private static void ValidateDiscovery(DiscoveryOptions discovery)
+    {
+        discovery.Method = (discovery.Method ?? "").Trim().ToLowerInvariant();
+        Require(DiscoveryMethods.All.Contains(discovery.Method),
+            $"Discovery:Method '{discovery.Method}' is not one of: {string.Join(", ", DiscoveryMethods.All)}");
+        if (discovery.Method == DiscoveryMethods.None) return;
+        Require(!string.IsNullOrWhiteSpace(discovery.ServiceName), "Discovery:ServiceName must not be empty");
+        Require(!string.IsNullOrWhiteSpace(discovery.PodLabelSelector), "Discovery:PodLabelSelector must not be empty");
+        Require(!string.IsNullOrWhiteSpace(discovery.PortName), "Discovery:PortName must not be empty");
+        Require(discovery.RequiredContactPoints >= 1, $"Discovery:RequiredContactPoints must be at least 1, not {discovery.RequiredContactPoints}");
+        if (discovery.Method == DiscoveryMethods.Config)
+        {
+            Require(discovery.ContactPoints.Count > 0, "Discovery:Method config needs Discovery:ContactPoints (host:port of each management API)");
+            foreach (var point in discovery.ContactPoints)
+                Require(Uri.TryCreate($"http://{point}", UriKind.Absolute, out var uri) && uri.Port > 0 && point.Contains(':', StringComparison.Ordinal),
+                    $"Discovery:ContactPoints entry '{point}' is not host:port");
+        }
     }
 
     /// <summary>For an enum option, the values it takes, so a typo's error says what would have worked.</summary>

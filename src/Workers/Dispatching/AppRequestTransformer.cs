@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -20,10 +21,14 @@ public class AppRequestTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         // Apps (multitenant ones especially) need the host the client asked for, not 127.0.0.1:PORT.
         proxyRequest.Headers.Host = httpContext.Request.Host.Value;
-        foreach (var name in ConnectionListedHeaders(httpContext.Request.Headers.Connection))
+        var connection = httpContext.Request.Headers.Connection;
+        if (connection.Count > 0)
         {
-            proxyRequest.Headers.Remove(name);
-            proxyRequest.Content?.Headers.Remove(name);
+            foreach (var name in ConnectionListedHeaders(connection))
+            {
+                proxyRequest.Headers.Remove(name);
+                proxyRequest.Content?.Headers.Remove(name);
+            }
         }
         httpContext.Features.Get<IUpstreamResponseHook>()?.OnRequest(httpContext, proxyRequest);
     }
@@ -33,8 +38,12 @@ public class AppRequestTransformer : HttpTransformer
     {
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         var headers = httpContext.Response.Headers;
-        if (proxyResponse is not null)
-            foreach (var name in ConnectionListedHeaders(proxyResponse.Headers.Connection)) headers.Remove(name);
+        // The non-validated view reads the raw lines: the typed Connection collection would parse (and lock) per response.
+        if (proxyResponse is not null && proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection)
+            && HasListedHeaders(connection))
+        {
+            foreach (var name in ConnectionListedHeaders(connection)) headers.Remove(name);
+        }
         foreach (var name in OobRequestHeaders)
         {
             if (headers.Remove(name)) httpContext.Features.Set(OobWorkRequested.Instance);
@@ -45,6 +54,18 @@ public class AppRequestTransformer : HttpTransformer
         if (proceed && proxyResponse is not null && httpContext.Features.Get<IUpstreamResponseHook>() is { } hook)
             return hook.OnResponse(httpContext, proxyResponse);
         return proceed;
+    }
+
+    /// <summary>False for the usual "keep-alive" or "close" alone: nothing to remove, and nothing to split or allocate.</summary>
+    private static bool HasListedHeaders(HeaderStringValues values)
+    {
+        foreach (var value in values)
+        {
+            var token = value.AsSpan().Trim();
+            if (!token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) && !token.Equals("close", StringComparison.OrdinalIgnoreCase))
+                return true;
+        }
+        return false;
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ using static Porter.CacheShard.Tests.TestHttp;
 
 namespace Porter.CacheShard.Tests.Sharding;
 
-/// <summary>The entity as a plain actor (no sharding), with a fake clock driving both "now" and the fill timer.</summary>
+/// <summary>The entity (one shard's store) as a plain actor (no sharding), with a fake clock driving "now", the fill timers and the idle sweep.</summary>
 public sealed class CacheEntityTests : TestKit
 {
     private static readonly CacheKey Key = CacheKey.Create("blog", "http", "example.com", "/posts", "?page=1");
@@ -28,8 +28,8 @@ public sealed class CacheEntityTests : TestKit
 
     private TurbocacheSnapshot Counters => _stats.Snapshot(new AppName("blog"));
 
-    private IActorRef Entity(CacheKey? key = null, TurbocacheOptions? options = null, CacheMemoryLedger? ledger = null) =>
-        Sys.ActorOf(CacheEntity.Props((key ?? Key).Value,
+    private IActorRef Entity(TurbocacheOptions? options = null, CacheMemoryLedger? ledger = null) =>
+        Sys.ActorOf(CacheEntity.Props(new CacheMessageExtractor().ShardOf(Key),
             new CacheEntitySettings(options ?? Defaults, ledger ?? _ledger, _stats, _clock, _published.Ref, NullLogger.Instance)));
 
     private static CacheProtocol.Lookup Lookup(params string[] requestHeaders) => LookupOf(Key, requestHeaders);
@@ -183,7 +183,7 @@ public sealed class CacheEntityTests : TestKit
         _clock.Advance(TimeSpan.FromSeconds(61));
 
         var (revalidator, revalidate) = Ask(entity, Lookup(), LookupOutcome.Revalidate);
-        Assert.Contains(revalidate.Entry!.Headers, h => h.Name == "ETag" && h.Values[0] == "\"v1\"");
+        Assert.Contains(HeaderBlock.Decode(revalidate.Entry!.Headers), h => h.Name == "ETag" && h.Values[0] == "\"v1\"");
         var waiter = Wait(entity, Lookup());
 
         // A 304 refreshed the entry: the gateway stores it again, received now.
@@ -333,31 +333,73 @@ public sealed class CacheEntityTests : TestKit
     [Fact]
     public void Entry_over_the_body_limit_is_not_stored()
     {
-        var entity = Entity(options: new TurbocacheOptions { MaxBodyBytes = 4 });
+        var entity = Entity(new TurbocacheOptions { MaxBodyBytes = 4 });
         entity.Tell(StoreOf(Fresh("hello")));
         Ask(entity, Lookup(), LookupOutcome.Fill);
         Assert.Equal(0, _ledger.TotalBytes);
     }
 
     [Fact]
-    public void Node_memory_bound_evicts_the_least_recently_used_entity()
+    public void Node_memory_bound_evicts_the_least_recently_used_key()
     {
-        var options = new TurbocacheOptions { MaxBodyBytes = 10, MaxTotalBytes = 10 };
+        var options = new TurbocacheOptions { MaxBodyBytes = 10, MaxTotalBytes = 15 };
         var ledger = new CacheMemoryLedger(options);
         var keyA = CacheKey.Create("blog", "http", "example.com", "/a", null);
         var keyB = CacheKey.Create("blog", "http", "example.com", "/b", null);
-        var a = Entity(keyA, options, ledger);
-        var b = Entity(keyB, options, ledger);
-        a.Tell(StoreOf(Fresh("aaaaaa"), keyA));
-        Ask(a, LookupOf(keyA), LookupOutcome.Hit);
+        var keyC = CacheKey.Create("blog", "http", "example.com", "/c", null);
+        var store = Entity(options, ledger);
+        store.Tell(StoreOf(Fresh("aaaaaa"), keyA));
+        store.Tell(StoreOf(Fresh("bbbbbb"), keyB));
+        Ask(store, LookupOf(keyA), LookupOutcome.Hit); // b is now the least recently used key
 
-        b.Tell(StoreOf(Fresh("bbbbbb"), keyB));
-        Ask(b, LookupOf(keyB), LookupOutcome.Hit); // b's store has run, and with it the eviction of a
+        store.Tell(StoreOf(Fresh("cccccc"), keyC));
+        Ask(store, LookupOf(keyC), LookupOutcome.Hit); // c's store has run, and with it the eviction of b
 
-        Ask(a, LookupOf(keyA), LookupOutcome.Fill);
-        Assert.Equal(1, Counters.Evictions);
-        Assert.Equal(6, Counters.BytesHeld);
-        Assert.Equal(6, ledger.TotalBytes);
+        AwaitCondition(() => Counters.Evictions == 1);
+        Ask(store, LookupOf(keyB), LookupOutcome.Fill);
+        Ask(store, LookupOf(keyA), LookupOutcome.Hit);
+        Assert.Equal(12, Counters.BytesHeld);
+        Assert.Equal(12, ledger.TotalBytes);
+    }
+
+    [Fact]
+    public void Keys_of_one_store_fill_hit_and_invalidate_independently()
+    {
+        var store = Entity();
+        var other = CacheKey.Create("blog", "http", "example.com", "/other", null);
+        var (filler, _) = Ask(store, Lookup(), LookupOutcome.Fill);
+        var (otherFiller, _) = Ask(store, LookupOf(other), LookupOutcome.Fill); // not queued behind Key's fill
+        otherFiller.Send(store, StoreOf(Fresh("other"), other));
+        filler.Send(store, StoreOf(Fresh("mine")));
+        var purger = CreateTestProbe();
+
+        purger.Send(store, new CacheProtocol.Invalidate(Key));
+
+        Assert.Equal(Key, purger.ExpectMsg<CacheProtocol.Invalidated>().Key);
+        Assert.Equal("other", BodyOf(Ask(store, LookupOf(other), LookupOutcome.Hit).Result));
+        Ask(store, Lookup(), LookupOutcome.Fill);
+        Assert.Equal(5, Counters.BytesHeld);
+    }
+
+    [Fact]
+    public void Key_not_looked_up_for_the_idle_timeout_is_released()
+    {
+        var store = Entity();
+        var busy = CacheKey.Create("blog", "http", "example.com", "/busy", null);
+        store.Tell(StoreOf(Store(["Cache-Control: max-age=3600"], body: "idle")));
+        store.Tell(StoreOf(Store(["Cache-Control: max-age=3600"], body: "busy"), busy));
+        Ask(store, LookupOf(busy), LookupOutcome.Hit);
+
+        // The sweep runs every half idle timeout: Key goes unused for the whole timeout, busy keeps being looked up.
+        for (int i = 0; i < 4; i++)
+        {
+            _clock.Advance(Defaults.EntityIdleTimeout / 4);
+            Ask(store, LookupOf(busy), LookupOutcome.Hit);
+        }
+
+        AwaitCondition(() => Counters.BytesHeld == 4);
+        Ask(store, Lookup(), LookupOutcome.Fill);
+        Assert.Equal(4, _ledger.TotalBytes);
     }
 
     [Fact]

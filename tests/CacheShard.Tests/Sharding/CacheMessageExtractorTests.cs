@@ -9,7 +9,7 @@ public sealed class CacheMessageExtractorTests
     private static readonly CacheKey Key = CacheKey.Create("blog", "http", "example.com", "/", "?page=1");
 
     [Fact]
-    public void Every_message_about_a_key_goes_to_the_same_entity_and_shard()
+    public void Every_message_about_a_key_goes_to_its_shards_store()
     {
         var extractor = new CacheMessageExtractor();
         ICacheMessage[] messages =
@@ -18,8 +18,10 @@ public sealed class CacheMessageExtractorTests
             new CacheProtocol.FillAbandoned(Key, true), new CacheProtocol.Invalidate(Key),
         ];
 
-        Assert.All(messages, m => Assert.Equal(Key.Value, extractor.EntityId(m)));
-        Assert.Single(messages.Select(m => Shard(extractor, m)).Distinct());
+        // One store entity per shard: the entity id is the shard id.
+        Assert.All(messages, m => Assert.Equal(extractor.ShardOf(Key), extractor.EntityId(m)));
+        Assert.All(messages, m => Assert.Equal(extractor.ShardOf(Key), Shard(extractor, m)));
+        Assert.All(messages, m => Assert.Equal(extractor.ShardOf(Key), extractor.ShardId(m)));
         Assert.All(messages, m => Assert.Same(m, extractor.EntityMessage(m)));
     }
 

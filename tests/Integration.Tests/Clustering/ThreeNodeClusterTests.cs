@@ -45,6 +45,16 @@ public sealed class ThreeNodeClusterTests
             foreach (var pid in worker.RecordedAppPids()) Assert.Contains($"PID: {pid}", status.Stdout);
         }
 
+        // The app sees the client's Host and address, and nothing of Porter's internal hop.
+        using var echo = new HttpRequestMessage(HttpMethod.Get, "/echo-request") { Headers = { Host = "shop.example" } };
+        echo.Headers.TryAddWithoutValidation("X-Porter-App", "forged");
+        using var echoed = await cluster.Gateway.Client.SendAsync(echo);
+        var headers = JsonDocument.Parse(await echoed.Content.ReadAsStringAsync()).RootElement.GetProperty("headers");
+        Assert.Equal("shop.example", headers.GetProperty("host").GetString());
+        Assert.Equal("127.0.0.1", headers.GetProperty("x-forwarded-for").GetString());
+        Assert.Equal("shop.example", headers.GetProperty("x-forwarded-host").GetString());
+        Assert.False(headers.TryGetProperty("x-porter-app", out _));
+
         // A worker's process asks for OOB work; the gateway, which only has the coordinator's proxy, reports the run.
         using (var oobRequest = await cluster.Gateway.Client.GetAsync("/pid?oob=1"))
             Assert.Equal(HttpStatusCode.OK, oobRequest.StatusCode);
@@ -143,5 +153,42 @@ public sealed class ThreeNodeClusterTests
         var stayingPids = staying.RecordedAppPids();
         Assert.All(outcomes.TakeLast(50), o => Assert.Contains(Pid(o), stayingPids));
         Assert.False(leaving.Output.Contains("Stopping app processes with requests still in flight", StringComparison.Ordinal), leaving.Output);
+    }
+}
+
+/// <summary>Two gateways with the turbocache on and one worker: a gateway rolled out with SIGTERM costs the other one nothing.</summary>
+public sealed class GatewayRollingTests
+{
+    [Fact]
+    public async Task A_gateway_stopped_with_SIGTERM_hands_over_its_cache_shards_and_the_other_loses_no_request()
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(workers: 1, gateways: 2, turbocache: true);
+        var (staying, leaving) = (cluster.Gateways[0], cluster.Gateways[1]);
+        // Cacheable pages spread over many keys, so both gateways host cache shards that the survivor asks for.
+        var pages = Enumerable.Range(0, 64).Select(i => Caching.CacheUrls.Headers($"roll{i}", $"page{i}", null, "Cache-Control:public, max-age=1")).ToArray();
+        var next = 0;
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = staying.Client.BaseAddress };
+        await using var load = new LoadLoop(staying.Client, "/pid", clients: 2);
+        var cached = Task.Run(async () =>
+        {
+            var failures = new List<string>();
+            for (var i = 0; i < 3000; i++)
+            {
+                using var response = await client.GetAsync(pages[Interlocked.Increment(ref next) % pages.Length]);
+                if (response.StatusCode != HttpStatusCode.OK) failures.Add($"{(int)response.StatusCode}");
+                // Bounded: stop once the rolled gateway is gone from the cluster (or after 3000 requests).
+                if (i > 300 && leaving.HasExited && (await cluster.UpMembersAsync()).Count == 2) break;
+            }
+            return failures;
+        });
+
+        await load.WaitForMoreAsync(50);
+        Assert.Equal(0, await leaving.StopAsync());
+        await cluster.WaitForUpMembersAsync(2);
+        await load.WaitForMoreAsync(100);
+        var outcomes = await load.StopAsync();
+
+        Assert.All(outcomes, o => Assert.True(o.Status == 200, $"{o.Status} {o.Error} {o.Body}"));
+        Assert.Empty(await cached);
     }
 }

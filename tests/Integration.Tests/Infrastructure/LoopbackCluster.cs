@@ -3,8 +3,8 @@ using System.Text.Json;
 namespace Porter.Integration.Tests.Infrastructure;
 
 /// <summary>
-/// Simulated pods on loopback: one gateway node (127.0.0.2) and worker nodes (127.0.0.3, 127.0.0.4, ...), real
-/// processes that all use the same public, management and remoting ports on their own address, joined through the
+/// Simulated pods on loopback: gateway nodes (127.0.0.2, ...) then worker nodes (the next addresses), real processes
+/// that all use the same public, management and remoting ports on their own address, joined through the first
 /// gateway as seed node.
 /// </summary>
 public sealed class LoopbackCluster : IAsyncDisposable
@@ -13,8 +13,11 @@ public sealed class LoopbackCluster : IAsyncDisposable
 
     private readonly List<PorterProcess> _nodes = new();
 
-    private LoopbackCluster(int port, int managementPort, int remotingPort)
+    private readonly int _gateways;
+
+    private LoopbackCluster(int gateways, int port, int managementPort, int remotingPort)
     {
+        _gateways = gateways;
         Port = port;
         ManagementPort = managementPort;
         RemotingPort = remotingPort;
@@ -24,29 +27,35 @@ public sealed class LoopbackCluster : IAsyncDisposable
     public int ManagementPort { get; }
     public int RemotingPort { get; }
     public PorterProcess Gateway => _nodes[0];
-    public IReadOnlyList<PorterProcess> Workers => _nodes.Skip(1).ToList();
+    public IReadOnlyList<PorterProcess> Gateways => _nodes.Take(_gateways).ToList();
+    public IReadOnlyList<PorterProcess> Workers => _nodes.Skip(_gateways).ToList();
 
     /// <summary>The akka.tcp address of the node on <paramref name="address"/>.</summary>
     public string NodeAddress(string address) => $"akka.tcp://porter@{address}:{RemotingPort}";
 
-    private static readonly string[] Addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"];
+    private static readonly string[] Addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"];
 
-    /// <summary>Starts the gateway and <paramref name="workers"/> workers serving testapp, and waits until they are all Up and routing.</summary>
-    public static async Task<LoopbackCluster> StartAsync(int workers = 2, params string[] workerArgs)
+    /// <summary>
+    /// Starts <paramref name="gateways"/> gateways and <paramref name="workers"/> workers serving testapp, and waits
+    /// until they are all Up and the first gateway routes to every worker. The turbocache is off unless
+    /// <paramref name="turbocache"/>, so every request reaches a worker.
+    /// </summary>
+    public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false)
     {
-        var used = Addresses.Take(workers + 1).ToArray();
-        var cluster = new LoopbackCluster(Repo.FreePortOnAll(used), Repo.FreePortOnAll(used), Repo.FreePortOnAll(used));
+        var used = Addresses.Take(gateways + workers).ToArray();
+        var cluster = new LoopbackCluster(gateways, Repo.FreePortOnAll(used), Repo.FreePortOnAll(used), Repo.FreePortOnAll(used));
+        string[] App(params string[] more) => [Repo.TestApp, "--app-name", "testapp", .. cluster.CommonArgs(), .. turbocache ? [] : new[] { "--disable-turbocaching" }, .. more];
         try
         {
-            // The gateway is the seed; it lists itself first so it forms the cluster.
-            cluster._nodes.Add(await PorterProcess.StartNodeAsync(PorterProcess.NodeKind.Gateway,
-                [Repo.TestApp, "--app-name", "testapp", .. cluster.CommonArgs()], waitForApp: false,
+            // The first gateway is the seed; it lists itself first so it forms the cluster.
+            cluster._nodes.Add(await PorterProcess.StartNodeAsync(PorterProcess.NodeKind.Gateway, App(), waitForApp: false,
                 address: used[0], port: cluster.Port, managementPort: cluster.ManagementPort));
-            var starting = used.Skip(1).Select(address => PorterProcess.StartNodeAsync(PorterProcess.NodeKind.Worker,
-                [Repo.TestApp, "--app-name", "testapp", "--min-instances", "2", .. cluster.CommonArgs(), .. workerArgs],
+            var starting = used.Skip(1).Select((address, i) => PorterProcess.StartNodeAsync(
+                i + 1 < gateways ? PorterProcess.NodeKind.Gateway : PorterProcess.NodeKind.Worker,
+                i + 1 < gateways ? App() : App("--min-instances", "2"),
                 waitForApp: false, address: address, port: cluster.Port, managementPort: cluster.ManagementPort));
             cluster._nodes.AddRange(await Task.WhenAll(starting));
-            await cluster.WaitForUpMembersAsync(workers + 1);
+            await cluster.WaitForUpMembersAsync(gateways + workers);
             await Poll.UntilAsync(async () =>
             {
                 var pids = await cluster.PidsAnsweringAsync(20);
@@ -67,7 +76,6 @@ public sealed class LoopbackCluster : IAsyncDisposable
         "--seed-nodes", NodeAddress(Addresses[0]),
         "--management-token", Token,
         "--downing-stable-after", "2",
-        "--disable-turbocaching",
     ];
 
     /// <summary>The members the gateway reports with status Up.</summary>
@@ -81,7 +89,7 @@ public sealed class LoopbackCluster : IAsyncDisposable
     public Task WaitForUpMembersAsync(int count) =>
         Poll.UntilAsync(async () => (await UpMembersAsync()).Count == count ? "" : null, TimeSpan.FromSeconds(60), $"{count} Up members");
 
-    /// <summary>The PIDs that answered <paramref name="requests"/> GETs of /pid through the gateway.</summary>
+    /// <summary>The PIDs that answered <paramref name="requests"/> GETs of /pid through the first gateway.</summary>
     public async Task<HashSet<int>> PidsAnsweringAsync(int requests)
     {
         var pids = new HashSet<int>();

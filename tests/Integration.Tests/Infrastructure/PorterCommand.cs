@@ -7,7 +7,12 @@ public static class PorterCommand
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static async Task<Result> RunAsync(params string[] args)
+    public static Task<Result> RunAsync(params string[] args) => RunDllAsync(Repo.PorterDll, args);
+
+    /// <summary>Runs the worker-only node program, porter-worker.</summary>
+    public static Task<Result> RunWorkerAsync(params string[] args) => RunDllAsync(Repo.WorkerDll, args);
+
+    private static async Task<Result> RunDllAsync(string dll, string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -15,7 +20,7 @@ public static class PorterCommand
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add(Repo.PorterDll);
+        psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -12,6 +12,7 @@ public sealed partial class PorterProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private IReadOnlyList<int> _orphans = [];
 
     private PorterProcess(Process process, int port, int managementPort, string dataDir, string address = "127.0.0.1")
     {
@@ -66,11 +67,12 @@ public sealed partial class PorterProcess : IAsyncDisposable
     /// <summary>
     /// Starts a node of the given kind. Port, management port and data dir are added unless the arguments set them;
     /// on <paramref name="address"/> other than 127.0.0.1 the node binds its public (or internal) port, management
-    /// port and remoting there, as a pod with its own IP would.
+    /// port and remoting there, as a pod with its own IP would. With <paramref name="settingsFromEnvironmentOnly"/> none
+    /// of those flags is added: the node reads them from <paramref name="environment"/> as a pod does.
     /// </summary>
     public static async Task<PorterProcess> StartNodeAsync(NodeKind kind, IEnumerable<string> args, bool waitForApp = true,
         IDictionary<string, string>? environment = null, string? dataDir = null, string address = "127.0.0.1",
-        int? port = null, int? managementPort = null)
+        int? port = null, int? managementPort = null, bool settingsFromEnvironmentOnly = false)
     {
         args = args.ToArray();
         port ??= Repo.FreePort();
@@ -86,21 +88,25 @@ public sealed partial class PorterProcess : IAsyncDisposable
         psi.ArgumentList.Add(kind switch { NodeKind.Gateway => "gateway", NodeKind.Worker => "worker", _ => "start" });
         foreach (var a in args) psi.ArgumentList.Add(a);
         string Text(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        psi.ArgumentList.Add("--port");
-        psi.ArgumentList.Add(Text(port.Value));
-        psi.ArgumentList.Add("--data-dir");
-        psi.ArgumentList.Add(dataDir);
-        if (!args.Contains("--management-port"))
+        // A pod's node takes its ports, addresses and data dir from the environment its manifest sets.
+        if (!settingsFromEnvironmentOnly)
         {
-            psi.ArgumentList.Add("--management-port");
-            psi.ArgumentList.Add(Text(managementPort.Value));
-        }
-        if (address != "127.0.0.1")
-        {
-            psi.ArgumentList.Add("--hostname");
-            psi.ArgumentList.Add(address);
-            psi.ArgumentList.Add("--address");
-            psi.ArgumentList.Add(address);
+            psi.ArgumentList.Add("--port");
+            psi.ArgumentList.Add(Text(port.Value));
+            psi.ArgumentList.Add("--data-dir");
+            psi.ArgumentList.Add(dataDir);
+            if (!args.Contains("--management-port"))
+            {
+                psi.ArgumentList.Add("--management-port");
+                psi.ArgumentList.Add(Text(managementPort.Value));
+            }
+            if (address != "127.0.0.1")
+            {
+                psi.ArgumentList.Add("--hostname");
+                psi.ArgumentList.Add(address);
+                psi.ArgumentList.Add("--address");
+                psi.ArgumentList.Add(address);
+            }
         }
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
 
@@ -188,6 +194,7 @@ public sealed partial class PorterProcess : IAsyncDisposable
     /// <summary>SIGKILL: the node dies without cleaning up.</summary>
     public async Task KillHardAsync()
     {
+        _orphans = RecordedAppPids();
         if (!_process.HasExited) Kill(_process.Id, 9);
         await _process.WaitForExitAsync();
     }
@@ -201,6 +208,8 @@ public sealed partial class PorterProcess : IAsyncDisposable
             try { await StopAsync(TimeSpan.FromSeconds(30)); }
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
         }
+        // A node killed with SIGKILL leaves its app processes behind (as a crashed pod would); they are ours to end.
+        foreach (var orphan in _orphans.Where(IsAlive)) Kill(orphan, 9);
         _process.Dispose();
     }
 

@@ -191,10 +191,13 @@ public sealed class ManagementApiTests(ManagedNodeFixture fixture) : IClassFixtu
     [Fact]
     public async Task Seed_nodes_answer_in_the_bootstrap_shape()
     {
+        // Akka.Management's HttpBootstrapJsonProtocol.SeedNodes as Newtonsoft writes it: what its bootstrap client reads.
         var doc = await JsonAsync("/bootstrap/seed-nodes");
-        var self = doc.GetProperty("selfNode").GetString();
-        var seed = Assert.Single(doc.GetProperty("seedNodes").EnumerateArray());
-        Assert.Equal(self, seed.GetProperty("node").GetString());
-        Assert.Equal("Up", seed.GetProperty("status").GetString());
+        var self = doc.GetProperty("SelfNode");
+        Assert.Equal("porter", self.GetProperty("System").GetString());
+        Assert.Equal("127.0.0.1", self.GetProperty("Host").GetString());
+        var seed = Assert.Single(doc.GetProperty("Nodes").EnumerateArray());
+        Assert.Equal(self.GetProperty("Port").GetInt32(), seed.GetProperty("Node").GetProperty("Port").GetInt32());
+        Assert.Equal((int)Akka.Cluster.MemberStatus.Up, seed.GetProperty("Status").GetInt32());
     }
 }

@@ -17,8 +17,7 @@ namespace Porter.Integration.Tests.Oob;
 /// Out-of-band work across a real three-node cluster inside this test process: a seed node hosting the coordinator
 /// singleton (one testapp process) and two worker nodes with three testapp processes each, whose every response asks
 /// for OOB work. Each run appends its start and end (CLOCK_MONOTONIC) to one shared log. The nodes share one SQLite
-/// journal (their data dirs link to the same file), so the singleton that moves after the seed crashes recovers the
-/// grants and counters its predecessor wrote.
+/// journal file, so the singleton that moves after the seed crashes recovers the grants and counters its predecessor wrote.
 /// </summary>
 public sealed class OobClusterTests(ITestOutputHelper output)
 {
@@ -111,11 +110,11 @@ public sealed class OobClusterTests(ITestOutputHelper output)
         DisableTurbocaching = true,
     };
 
-    /// <summary>Each node keeps its own data dir (PID records) but links its journal to the shared SQLite file.</summary>
+    /// <summary>Each node keeps its own data dir (PID records, which a node starting in a shared one would end) but uses the shared journal.</summary>
     private static void Configure(PorterOptions options, string journal)
     {
         options.DowningStableAfter = 2;
-        File.CreateSymbolicLink(Path.Combine(options.DataDir!, "porter.db"), journal);
+        options.Persistence.ConnectionString = $"Data Source={journal}";
     }
 
     private static AppPool Pool(InProcessNode node) =>

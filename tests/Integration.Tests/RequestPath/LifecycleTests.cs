@@ -69,11 +69,11 @@ public sealed class LifecycleTests
         await Poll.UntilAsync(() => first.RecordedAppPids().Count == 1, TimeSpan.FromSeconds(30), "a recorded app process");
         var orphan = first.RecordedAppPids().Single();
         await first.KillHardAsync();
-        await first.DisposeAsync();
         Assert.True(PorterProcess.IsAlive(orphan), "the app should outlive a SIGKILLed node");
 
         await using var second = await PorterProcess.StartAsync([Repo.TestApp], dataDir: dataDir);
         await Poll.UntilAsync(() => !PorterProcess.IsAlive(orphan), TimeSpan.FromSeconds(30), "the orphan to be ended");
+        await first.DisposeAsync();
     }
 
     [Theory]

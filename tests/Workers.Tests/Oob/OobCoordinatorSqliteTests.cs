@@ -1,98 +1,28 @@
-using Akka.Actor;
-using Akka.Hosting;
-using Akka.Persistence.Sql.Hosting;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Porter.Contracts.Ids;
-using Porter.Contracts.Oob;
 using Porter.Contracts.Options;
-using Porter.Contracts.Serialization;
+using Porter.Hosting.Persistence;
 using Porter.Workers.Oob;
 
 namespace Porter.Workers.Tests.Oob;
 
-/// <summary>
-/// Recovery on the production journal: Akka.Persistence.Sql on a SQLite file, events and snapshots written by
-/// <see cref="OobProtocolSerializer"/>, and a whole new actor system reading them back.
-/// </summary>
+/// <summary>Recovery on the embedded default journal: Akka.Persistence.Sql on a SQLite file in the node's data dir.</summary>
 public sealed class OobCoordinatorSqliteTests : IDisposable
 {
-    private const string Node = "akka.tcp://porter@127.0.0.1:4001";
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-    private static readonly AppName Blog = new("blog");
-
     private readonly string _dir = Directory.CreateTempSubdirectory("porter-oob-").FullName;
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
-
-    // A snapshot after every second event, so recovery reads a snapshot and the events after it (and old ones are deleted).
-    private static readonly OobOptions Options = new() { SnapshotEvery = 2 };
-
-    private string ConnectionString => $"Data Source={Path.Combine(_dir, "porter.db")};Pooling=False";
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private IHost BuildHost() =>
-        new HostBuilder()
-            .ConfigureServices(services => services.AddAkka("porter-oob-sqlite", (akka, _) => akka
-                .WithSqlPersistence(connectionString: ConnectionString, providerName: LinqToDB.ProviderName.SQLiteMS, autoInitialize: true)
-                .WithOobSerializer()))
-            .Build();
-
-    private IActorRef StartCoordinator(IHost host) =>
-        host.Services.GetRequiredService<ActorSystem>().ActorOf(OobCoordinator.Props(Options, _clock, NullLogger.Instance));
-
-    private static OobProtocol.RequestToken Request(int pid) => new(OobOptions.ClusterScopeKey, Blog, Node, new ProcessId(pid));
-
     [Fact]
-    public async Task A_restarted_coordinator_recovers_the_outstanding_grant_from_sqlite_and_grants_no_second_token()
+    public Task A_restarted_coordinator_recovers_the_outstanding_grant_from_sqlite_and_grants_no_second_token()
     {
-        OobProtocol.TokenGranted outstanding;
-        using (var host = BuildHost())
-        {
-            await host.StartAsync();
-            var coordinator = StartCoordinator(host);
-            var done = await coordinator.Ask<OobProtocol.TokenGranted>(Request(1), Patience);
-            Assert.True((await coordinator.Ask<OobProtocol.TokenReleased>(new OobProtocol.ReleaseToken(done.TokenId, Blog, Node, done.Pid), Patience)).WasHeld);
-            outstanding = await coordinator.Ask<OobProtocol.TokenGranted>(Request(2), Patience);
-            Assert.Equal(1, (await coordinator.Ask<OobProtocol.TokenQueued>(Request(3), Patience)).Position);
-            await host.StopAsync();
-        }
-
-        var journal = ReadRows("SELECT identifier, manifest FROM journal WHERE deleted = 0");
-        Assert.NotEmpty(journal);
-        Assert.All(journal, row => Assert.Equal("202", row[0]));
-        Assert.Contains(ReadRows("SELECT serializer_id FROM snapshot"), row => row[0] == "202");
-
-        using (var host = BuildHost())
-        {
-            await host.StartAsync();
-            var coordinator = StartCoordinator(host);
-
-            var state = await coordinator.Ask<OobProtocol.OobState>(OobProtocol.GetOobState.Instance, Patience);
-            var holder = Assert.Single(Assert.Single(state.Scopes).Holders);
-            Assert.Equal((outstanding.TokenId, 2), (holder.TokenId, holder.Pid.Value));
-            Assert.Equal((2L, 1L), (state.Cluster.Grants, state.Cluster.Runs));
-
-            Assert.Equal(1, (await coordinator.Ask<OobProtocol.TokenQueued>(Request(3), Patience)).Position);
-            Assert.Equal(outstanding, await coordinator.Ask<OobProtocol.TokenGranted>(Request(2), Patience));
-
-            var inbox = Inbox.Create(host.Services.GetRequiredService<ActorSystem>());
-            coordinator.Tell(Request(3) with { ReplyTo = inbox.Receiver });
-            Assert.IsType<OobProtocol.TokenQueued>(inbox.Receive(Patience));
-            Assert.True((await coordinator.Ask<OobProtocol.TokenReleased>(
-                new OobProtocol.ReleaseToken(outstanding.TokenId, Blog, Node, outstanding.Pid), Patience)).WasHeld);
-            var next = Assert.IsType<OobProtocol.TokenGranted>(inbox.Receive(Patience));
-            Assert.Equal((outstanding.TokenId + 1, 3), (next.TokenId, next.Pid.Value));
-            await host.StopAsync();
-        }
+        // The default: no connection string, DATA_DIR/porter.db, switched to WAL by WithPorterPersistence.
+        var node = new PorterOptions { DataDir = _dir };
+        return new OobJournalRecovery(node, OobCoordinator.DefaultPersistenceId, ReadRows).A_restarted_coordinator_recovers_the_outstanding_grant_and_grants_no_second_token();
     }
 
     private List<string[]> ReadRows(string sql)
     {
-        using var connection = new SqliteConnection(ConnectionString);
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_dir, PersistenceHosting.SqliteFileName)};Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -1,0 +1,50 @@
+using Porter.Integration.Tests.Infrastructure;
+
+namespace Porter.Integration.Tests.Cli;
+
+/// <summary>The single-role node programs (<c>porter gateway</c>, <c>porter-worker worker</c>) answer bad command lines as <c>porter start</c> does.</summary>
+public sealed class NodeCommandsTests
+{
+    private static void AssertOneLineError(PorterCommand.Result result, string expected)
+    {
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("porter: ", line);
+        Assert.Contains(expected, line);
+    }
+
+    [Fact]
+    public async Task Worker_program_without_its_verb_is_a_usage_error()
+    {
+        AssertOneLineError(await PorterCommand.RunWorkerAsync(), "Usage: porter-worker worker");
+        AssertOneLineError(await PorterCommand.RunWorkerAsync("start", Repo.TestApp), "unknown command 'start'");
+    }
+
+    [Fact]
+    public async Task Worker_checks_its_apps_like_start_does()
+    {
+        AssertOneLineError(await PorterCommand.RunWorkerAsync("worker", "/nonexistent/porter-app"), "does not exist");
+        AssertOneLineError(await PorterCommand.RunWorkerAsync("worker", Repo.TempDir("empty-app")), "cannot tell how to start the app");
+        AssertOneLineError(await PorterCommand.RunWorkerAsync("worker", Repo.TestApp, "--seed-nodes", "http://x"), "is not akka.tcp://porter@host:port");
+    }
+
+    [Fact]
+    public async Task Gateway_refuses_bad_flags_but_needs_no_local_app_folder()
+    {
+        AssertOneLineError(await PorterCommand.RunAsync("gateway", Repo.TestApp, "--downing", "sometimes"), "--downing must be keep-majority, keep-oldest or off");
+        AssertOneLineError(await PorterCommand.RunAsync("gateway", "--no-such-flag"), "unknown option '--no-such-flag' (see 'porter gateway --help')");
+        // The apps run on worker nodes, so a gateway does not look for their folders: with its port taken, that is
+        // the one thing it complains about.
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var busy = await PorterCommand.RunAsync("gateway", "/nonexistent/porter-app", "--port", port, "--management-port", "-1");
+        Assert.Equal(1, busy.ExitCode);
+        Assert.Contains("already in use", busy.Stderr);
+
+        var help = await PorterCommand.RunAsync("gateway", "--help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("Usage: porter gateway", help.Stdout);
+        Assert.Contains("--seed-nodes", help.Stdout);
+    }
+}
