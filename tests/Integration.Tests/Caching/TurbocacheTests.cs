@@ -9,7 +9,8 @@ public sealed class CachingNodeFixture : IAsyncLifetime
 {
     public PorterProcess Porter { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Porter = await PorterProcess.StartAsync([Repo.TestApp]);
+    // One app process: the tests count origin hits with /hits, which each process counts for itself.
+    public async Task InitializeAsync() => Porter = await PorterProcess.StartAsync([Repo.TestApp, "--max-instances", "1"]);
 
     public async Task DisposeAsync() => await Porter.DisposeAsync();
 }
@@ -102,6 +103,7 @@ public sealed class TurbocacheTests(CachingNodeFixture fixture) : IClassFixture<
         var url = CacheUrls.Headers("coalesce-private", "v{hit}", 200, "Cache-Control:private");
         var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => GetAsync(url)));
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Response.StatusCode));
+        // Eight different app answers: every waiter went to the app, none got another's private response.
         Assert.Equal(8, answers.Select(a => a.Body).Distinct().Count());
         Assert.Equal(8, await CacheUrls.HitsAsync(Client, url));
     }
