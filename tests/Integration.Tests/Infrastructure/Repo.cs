@@ -27,19 +27,28 @@ public static class Repo
         return dir;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>
+    /// A port free on 127.0.0.1 now, from below the OS's ephemeral range (32768+) and never handed out twice in a
+    /// run. Ports the OS picks by itself (app processes, remoting on port 0, outgoing connections) therefore can never
+    /// take it between this call and the node binding it.
+    /// </summary>
+    public static int FreePort() => FreePortOnAll("127.0.0.1");
+
+    private static readonly HashSet<int> HandedOut = new();
+    private const int FirstPort = 20000;
+    private const int PortCount = 12000;
 
     /// <summary>A port free on every one of the given loopback addresses, so simulated pods can all use the same port.</summary>
     public static int FreePortOnAll(params string[] addresses)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var port = FreePort();
+            int port;
+            lock (HandedOut)
+            {
+                do port = FirstPort + Random.Shared.Next(PortCount);
+                while (!HandedOut.Add(port));
+            }
             var listeners = new List<TcpListener>();
             try
             {
@@ -51,7 +60,7 @@ public static class Repo
                 }
                 return port;
             }
-            catch (SocketException) when (attempt < 20)
+            catch (SocketException) when (attempt < 50)
             {
             }
             finally
