@@ -58,12 +58,12 @@ public sealed class OobCoordinatorClusterTests
             var secondProxy = await second.Services.GetRequiredService<IRequiredActor<OobCoordinator>>().GetAsync();
             var holderInbox = Inbox.Create(secondSystem);
             var held = new OobProtocol.RequestToken(OobOptions.ClusterScopeKey, new AppName("blog"), secondNode, new ProcessId(10), holderInbox.Receiver);
-            var grant = Assert.IsType<OobProtocol.TokenGranted>(await RequestUntilAnswered(secondProxy, held, holderInbox));
+            var grant = Assert.IsType<OobProtocol.TokenGranted>(await SingletonRequests.RequestUntilAnswered(secondProxy, held, holderInbox, Patience));
 
             var firstProxy = await first.Services.GetRequiredService<IRequiredActor<OobCoordinator>>().GetAsync();
             var waiterInbox = Inbox.Create(firstSystem);
             var waiting = new OobProtocol.RequestToken(OobOptions.ClusterScopeKey, new AppName("shop"), firstNode, new ProcessId(20), waiterInbox.Receiver);
-            Assert.Equal(1, Assert.IsType<OobProtocol.TokenQueued>(await RequestUntilAnswered(firstProxy, waiting, waiterInbox)).Position);
+            Assert.Equal(1, Assert.IsType<OobProtocol.TokenQueued>(await SingletonRequests.RequestUntilAnswered(firstProxy, waiting, waiterInbox, Patience)).Position);
 
             Cluster.Get(firstSystem).Down(Cluster.Get(secondSystem).SelfAddress);
 
@@ -81,22 +81,6 @@ public sealed class OobCoordinatorClusterTests
     }
 
     /// <summary>Sends the request until the coordinator answers, as a worker does while the singleton starts or moves.</summary>
-    private static async Task<object> RequestUntilAnswered(IActorRef proxy, OobProtocol.RequestToken request, Inbox inbox)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            proxy.Tell(request);
-            try
-            {
-                return await inbox.ReceiveAsync(TimeSpan.FromSeconds(1));
-            }
-            catch (TimeoutException) when (DateTime.UtcNow < deadline)
-            {
-            }
-        }
-    }
-
     /// <summary>Polls until the condition holds; fails after <see cref="Patience"/>.</summary>
     private static async Task Eventually(Func<bool> condition)
     {

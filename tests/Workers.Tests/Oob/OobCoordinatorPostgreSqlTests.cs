@@ -66,7 +66,7 @@ public sealed class OobCoordinatorPostgreSqlTests
             var proxy = await second.Services.GetRequiredService<IRequiredActor<OobCoordinator>>().GetAsync();
             var inbox = Inbox.Create(secondSystem);
             var held = new OobProtocol.RequestToken(OobOptions.ClusterScopeKey, new AppName("blog"), secondNode, new ProcessId(10), inbox.Receiver);
-            var grant = Assert.IsType<OobProtocol.TokenGranted>(await RequestUntilAnswered(proxy, held, inbox));
+            var grant = Assert.IsType<OobProtocol.TokenGranted>(await SingletonRequests.RequestUntilAnswered(proxy, held, inbox, Patience));
 
             // The oldest node (the first, hosting the singleton) leaves; the singleton starts on the second and recovers.
             await first.StopAsync();
@@ -74,8 +74,8 @@ public sealed class OobCoordinatorPostgreSqlTests
                 "the first node removed");
 
             var other = held with { App = new AppName("shop"), Pid = new ProcessId(20) };
-            Assert.Equal(1, Assert.IsType<OobProtocol.TokenQueued>(await RequestUntilAnswered(proxy, other, inbox)).Position);
-            Assert.Equal(grant, await RequestUntilAnswered(proxy, held, inbox));
+            Assert.Equal(1, Assert.IsType<OobProtocol.TokenQueued>(await SingletonRequests.RequestUntilAnswered(proxy, other, inbox, Patience)).Position);
+            Assert.Equal(grant, await SingletonRequests.RequestUntilAnswered(proxy, held, inbox, Patience));
             var state = await proxy.Ask<OobProtocol.OobState>(OobProtocol.GetOobState.Instance, Patience);
             var holder = Assert.Single(Assert.Single(state.Scopes).Holders);
             Assert.Equal((grant.TokenId, 10, secondNode), (holder.TokenId, holder.Pid.Value, holder.Node));
@@ -108,22 +108,6 @@ public sealed class OobCoordinatorPostgreSqlTests
             .Build();
 
     /// <summary>Sends the request until the coordinator answers, as a worker does while the singleton starts or moves.</summary>
-    private static async Task<object> RequestUntilAnswered(IActorRef proxy, OobProtocol.RequestToken request, Inbox inbox)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            proxy.Tell(request);
-            try
-            {
-                return await inbox.ReceiveAsync(TimeSpan.FromSeconds(1));
-            }
-            catch (TimeoutException) when (DateTime.UtcNow < deadline)
-            {
-            }
-        }
-    }
-
     private static async Task Eventually(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Patience;
