@@ -23,6 +23,7 @@ public static class NodeProgram
     public static async Task<int> RunAsync(string verb, string description, string[] args,
         Action<AppOptions>? checkApp, Func<PorterOptions, WebApplication> build)
     {
+        SocketTuning.PreferInlineCompletions();
         if (args.Contains("--help") || args.Contains("-h"))
         {
             Console.WriteLine(NodeCommandLine.Help(verb, description));

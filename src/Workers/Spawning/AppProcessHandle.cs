@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Porter.Contracts.Ids;
+using Porter.Hosting;
 
 namespace Porter.Workers.Spawning;
 
@@ -50,6 +51,7 @@ public sealed class AppProcessHandle : IDisposable
             UseShellExecute = false,
         };
         foreach (var arg in plan.Arguments) psi.ArgumentList.Add(arg);
+        SocketTuning.ForChildProcess(psi.Environment);
         foreach (var (key, value) in plan.Environment) psi.Environment[key] = value;
         psi.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
