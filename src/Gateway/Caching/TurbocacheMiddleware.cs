@@ -24,38 +24,34 @@ public sealed class TurbocacheMiddleware
     private static readonly TimeSpan InvalidationTimeout = TimeSpan.FromSeconds(5);
 
     private readonly RequestDelegate _next;
-    private readonly TurbocacheOptions _options;
+    private readonly NearCacheHits _hits;
     private readonly NearResponseCache _near;
     private readonly IActorRef _entities;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
-    private readonly FrozenDictionary<string, AppCachePolicy> _apps;
     private readonly string? _statusHeader;
     private readonly TimeSpan _lookupTimeout;
     private readonly PassThroughKeys _passThrough;
 
-    public TurbocacheMiddleware(RequestDelegate next, TurbocacheOptions options, AppResolver apps, NearResponseCache near,
-        TurbocacheStats stats, IRequiredActor<CacheEntity> entities, TimeProvider clock, ILogger<TurbocacheMiddleware> logger)
+    public TurbocacheMiddleware(RequestDelegate next, TurbocacheOptions options, NearCacheHits hits, NearResponseCache near,
+        IRequiredActor<CacheEntity> entities, TimeProvider clock, ILogger<TurbocacheMiddleware> logger)
     {
         _next = next;
-        _options = options;
+        _hits = hits;
         _near = near;
         _entities = entities.ActorRef;
         _clock = clock;
         _logger = logger;
-        _statusHeader = string.IsNullOrEmpty(options.CacheStatusHeader) ? null : options.CacheStatusHeader;
+        _statusHeader = hits.StatusHeader;
         // A coalesced wait may last the whole coalescing timeout; the ask must outlive it.
         _lookupTimeout = options.CoalesceWaitTimeout + TimeSpan.FromSeconds(5);
         _passThrough = new PassThroughKeys(options.PassThroughTime);
-        _apps = apps.All
-            .Where(r => options.Enabled && !r.App.DisableTurbocaching)
-            .ToFrozenDictionary(r => r.App.Name, r => new AppCachePolicy(r.App.Name, options, r.App.VaryTurbocacheByCookie, stats.For(r.App.AppName)));
     }
 
     public Task InvokeAsync(HttpContext context)
     {
         var app = context.Features.Get<ResolvedApp>()!.App;
-        if (!_apps.TryGetValue(app.Name, out var policy)) return _next(context);
+        if (!_hits.TryGetPolicy(app.Name, out var policy)) return _next(context);
 
         var request = context.Request;
         var evaluation = policy.Request.Evaluate(request.Method, request.Headers);
@@ -81,15 +77,11 @@ public sealed class TurbocacheMiddleware
 
     private Task LookupAsync(HttpContext context, AppCachePolicy policy, RequestEvaluation evaluation)
     {
+        if (_hits.TryServe(context, policy, evaluation, out var written)) return written;
         policy.Counters.RecordLookup();
         var now = _clock.GetUtcNow();
         var request = context.Request;
         var parts = new CacheKeyParts(policy.App, request.Scheme, request.Host.Value, request.Path.Value, request.QueryString.Value);
-        if (_near.TryGet(parts, request.Headers, now, out var hot) && evaluation.CanUse(hot, now))
-        {
-            policy.Counters.RecordHit();
-            return CachedResponseWriter.WriteAsync(context, hot, now, _statusHeader, CacheStatus.Hit);
-        }
         if (_passThrough.Contains(parts, now) && !evaluation.OnlyIfCached)
         {
             // Recently uncacheable here: skip the entity round trip; a storable answer is still stored.

@@ -13,6 +13,7 @@ public sealed class ForwardedHeadersMiddleware(RequestDelegate next, PorterOptio
     private const string ForwardedFor = "X-Forwarded-For";
     private const string ForwardedProto = "X-Forwarded-Proto";
     private const string ForwardedHost = "X-Forwarded-Host";
+    private const string Forwarded = "Forwarded";
 
     private readonly IPAddress[] _trusted = options.TrustedProxies.Select(IPAddress.Parse).ToArray();
 
@@ -33,13 +34,17 @@ public sealed class ForwardedHeadersMiddleware(RequestDelegate next, PorterOptio
         }
         else
         {
-            headers.Remove("Forwarded");
+            headers.Remove(Forwarded);
             headers[ForwardedFor] = peerText;
             headers[ForwardedProto] = request.Scheme;
             headers[ForwardedHost] = request.Host.Value;
         }
         return next(context);
     }
+
+    /// <summary>Whether the request carries any of the headers this step rewrites.</summary>
+    public static bool HasForwardingHeaders(IHeaderDictionary headers) =>
+        headers.ContainsKey(ForwardedFor) || headers.ContainsKey(ForwardedProto) || headers.ContainsKey(ForwardedHost) || headers.ContainsKey(Forwarded);
 
     private bool IsTrusted(IPAddress peer)
     {

@@ -15,18 +15,28 @@ public sealed class RequestGuardMiddleware(RequestDelegate next)
 {
     private static readonly SearchValues<char> ClimbChars = SearchValues.Create(".%\\");
 
-    public Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context) => Refusal(context) switch
+    {
+        Refused.BadPath => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request path"),
+        Refused.BodyTooLarge => ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large"),
+        _ => next(context),
+    };
+
+    /// <summary>Why this request is refused, if it is; also asked by steps that answer before this one runs.</summary>
+    public static Refused Refusal(HttpContext context)
     {
         var raw = (context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "").AsSpan();
         var query = raw.IndexOf('?');
         if (query >= 0) raw = raw[..query];
         if (HasDotDotSegment(raw) || HasDotDotSegment(context.Request.Path.Value) || raw.Contains('\0') || raw.Contains("%00", StringComparison.Ordinal))
-            return ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, "Bad request path");
+            return Refused.BadPath;
         if (context.Request.ContentLength is { } length
             && context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit && length > limit)
-            return ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large");
-        return next(context);
+            return Refused.BodyTooLarge;
+        return Refused.No;
     }
+
+    public enum Refused : byte { No, BadPath, BodyTooLarge }
 
     /// <summary>True when any segment, after repeated percent-decoding and treating '\' as '/', is "..".</summary>
     public static bool HasDotDotSegment(string? path) => HasDotDotSegment(path.AsSpan());

@@ -20,6 +20,7 @@ public static class GatewayRole
     {
         services.TryAddSingleton<AppResolver>();
         services.AddTurbocache(options.Turbocache);
+        services.AddSingleton<NearCacheHits>();
         services.AddSingleton<INodeReportSource, CacheReport>();
         return services;
     }
@@ -28,11 +29,12 @@ public static class GatewayRole
         akka.WithTurbocache(hostsEntities: true, options.Turbocache);
 
     /// <summary>
-    /// The public request path: metrics, guard, app by Host, static files, X-Forwarded-*, turbocache, then
-    /// <paramref name="forward"/> (the in-process dispatcher on a standalone node, a worker node on a gateway).
+    /// The public request path: near-cache hits first, then metrics, guard, app by Host, static files, X-Forwarded-*,
+    /// turbocache, and <paramref name="forward"/> (the in-process dispatcher on a standalone node, a worker node on a gateway).
     /// </summary>
     public static void UseGatewayPipeline(this WebApplication app, Func<HttpContext, AppOptions, Task> forward)
     {
+        app.UseMiddleware<NearHitMiddleware>();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseMiddleware<RequestGuardMiddleware>();
         app.UseMiddleware<AppResolutionMiddleware>();

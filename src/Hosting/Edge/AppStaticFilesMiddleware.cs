@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Builder;
+using Porter.Contracts.Options;
 
 namespace Porter.Hosting.Edge;
 
@@ -14,18 +15,27 @@ namespace Porter.Hosting.Edge;
 /// </summary>
 public sealed class AppStaticFilesMiddleware
 {
+    private static readonly FileExtensionContentTypeProvider ContentTypes = new();
+
     private readonly RequestDelegate _next;
     private readonly FrozenDictionary<string, StaticFileMiddleware> _byApp;
+
+    /// <summary>The folder an app's static files are served from, when it exists.</summary>
+    public static string? PublicFolder(AppOptions app) =>
+        Path.Combine(app.Root, "public") is var folder && Directory.Exists(folder) ? folder : null;
+
+    /// <summary>Whether a path could be a static file at all: the middleware serves only known content types.</summary>
+    public static bool MayBeFile(PathString path) => ContentTypes.TryGetContentType(path.Value ?? "", out _);
 
     public AppStaticFilesMiddleware(RequestDelegate next, AppResolver resolver, IWebHostEnvironment environment, ILoggerFactory loggers)
     {
         _next = next;
         _byApp = resolver.All
-            .Where(r => Directory.Exists(Path.Combine(r.App.Root, "public")))
+            .Where(r => PublicFolder(r.App) is not null)
             .ToFrozenDictionary(r => r.App.Name, r => new StaticFileMiddleware(next, environment, Microsoft.Extensions.Options.Options.Create(new StaticFileOptions
             {
-                FileProvider = new PhysicalFileProvider(Path.Combine(r.App.Root, "public")),
-                ContentTypeProvider = new FileExtensionContentTypeProvider(),
+                FileProvider = new PhysicalFileProvider(PublicFolder(r.App)!),
+                ContentTypeProvider = ContentTypes,
             }), loggers));
     }
 

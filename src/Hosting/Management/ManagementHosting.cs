@@ -35,7 +35,8 @@ public static class ManagementHosting
         services.AddSingleton<BearerTokenFilter>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(PorterMetrics.MeterName)
-            .AddPrometheusExporter());
+            // Each scrape reads the instruments now: by default the exporter answers repeated scrapes from a short-lived cache.
+            .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         return services;
     }
 

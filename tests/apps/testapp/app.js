@@ -293,7 +293,8 @@ const server = http.createServer((req, res) => {
   if (oob === '1') res.setHeader('X-Porter-Request-OOB-Work', 'true');
   else if (oob === 'passenger') res.setHeader('!~Request-OOB-Work', 'true');
 
-  const route = routes[url.pathname];
+  // /headers/<anything> is /headers too, so tests can pick paths that look like files (/headers/page.txt).
+  const route = routes[url.pathname] ?? (url.pathname.startsWith('/headers/') ? routes['/headers'] : undefined);
   if (route) route(req, res, url, hit);
   else sendText(res, 404, `testapp: no route ${url.pathname}\n`);
 });
