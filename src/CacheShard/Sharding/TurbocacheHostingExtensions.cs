@@ -63,6 +63,9 @@ public static class TurbocacheHostingExtensions
         var extractor = new CacheMessageExtractor();
 
         builder.WithCustomSerializer(SerializerName, [typeof(ICacheMessage)], system => new CacheProtocolSerializer(system));
+        // A region that starts before its coordinator retries registering after this long (2 s by default), and the
+        // first cache lookup waits for it: on a fresh node that was most of the time to the first answer.
+        builder.AddHocon("akka.cluster.sharding.retry-interval = 200ms", HoconAddMode.Prepend);
 
         if (hostsEntities)
         {
