@@ -58,7 +58,9 @@ class Settings:
     def make(quick: bool) -> "Settings":
         if quick:
             return Settings(quick=True, duration=3, warmup=1, rounds=3, herd_rounds=2, mem_entries=20_000, cold_runs=2)
-        return Settings(quick=False, duration=10, warmup=3, rounds=3, herd_rounds=3, mem_entries=100_000, cold_runs=5)
+        # Warm-up 10 s: .NET tiers its JIT under load (perf: 18% of Porter's CPU in the JIT 6 s into a /fast load, none
+        # after 20 s, bench/NOTES.md). Every contender gets the same warm-up.
+        return Settings(quick=False, duration=10, warmup=10, rounds=3, herd_rounds=3, mem_entries=100_000, cold_runs=5)
 
 
 # ----------------------------------------------------------------------------------------------------------------
