@@ -71,9 +71,14 @@ public sealed class OobCoordinator : ReceivePersistentActor
             .Select(m => m.Address.ToString())
             .ToHashSet(StringComparer.Ordinal))));
         Command<ClusterEvent.MemberDowned>(m => ReclaimNode(new NodeLeft(m.Member.Address.ToString(), "downed")));
-        Command<ClusterEvent.MemberRemoved>(m => ReclaimNode(new NodeLeft(m.Member.Address.ToString(), "removed")));
+        Command<ClusterEvent.MemberRemoved>(m =>
+        {
+            if (m.PreviousStatus == MemberStatus.Exiting) KeepTokensOfLeaver(new NodeLeftGracefully(m.Member.Address.ToString()));
+            else ReclaimNode(new NodeLeft(m.Member.Address.ToString(), "removed"));
+        });
         Command<MembersPresent>(ReclaimAbsentNodes);
         Command<NodeLeft>(ReclaimNode);
+        Command<NodeLeftGracefully>(KeepTokensOfLeaver);
         Command<SaveSnapshotSuccess>(s => DeleteOlderThan(s.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(f =>
             _logger.LogWarning(f.Cause, "OOB coordinator snapshot at {SequenceNr} failed; recovery replays more events", f.Metadata.SequenceNr));
@@ -115,6 +120,12 @@ public sealed class OobCoordinator : ReceivePersistentActor
     /// <summary>A node was downed or removed (translated from cluster events; tests send it directly).</summary>
     internal sealed record NodeLeft(string Node, string Why);
 
+    /// <summary>
+    /// A node left gracefully (removed after Exiting): its process may still be running OOB work while the node drains,
+    /// and after removal its release can no longer arrive. Its waiters go; its tokens stay until their leases end.
+    /// </summary>
+    internal sealed record NodeLeftGracefully(string Node);
+
     /// <summary>Sent by the lease timer; the actor re-reads the clock rather than trusting the timer's moment.</summary>
     private sealed class CheckLeases
     {
@@ -133,6 +144,7 @@ public sealed class OobCoordinator : ReceivePersistentActor
         {
             // Downed and removed, not unreachable: an unreachable node may still be running its OOB work, and reclaiming
             // its token then could let two runs overlap. If it never comes back it is downed (or its lease expires).
+            // A node removed after leaving gracefully may still be draining, so its tokens wait for their leases.
             // The snapshot as initial state lets a coordinator that just moved reclaim tokens of nodes that left before it started.
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
                 typeof(ClusterEvent.MemberDowned), typeof(ClusterEvent.MemberRemoved));
@@ -277,6 +289,16 @@ public sealed class OobCoordinator : ReceivePersistentActor
         if (held.Count > 0)
             _logger.LogWarning("OOB coordinator reclaims {Count} token(s) of node {Node}: {Why}", held.Count, left.Node, left.Why);
         Reclaim(held, OobReclaimReason.NodeLeft);
+    }
+
+    private void KeepTokensOfLeaver(NodeLeftGracefully left)
+    {
+        foreach (var who in _waiting.Keys.Where(w => w.Node == left.Node).ToList())
+            RemoveWaiter(who);
+        var held = _holders.Values.Where(h => h.Node == left.Node).ToList();
+        if (held.Count > 0)
+            _logger.LogInformation("OOB coordinator keeps {Count} token(s) of {Node}, which left while running OOB work, until their leases end (at most {Lease})",
+                held.Count, left.Node, _options.LeaseTime);
     }
 
     private void Reclaim(IEnumerable<OobHolder> holders, OobReclaimReason reason)

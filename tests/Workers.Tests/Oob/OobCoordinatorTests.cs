@@ -213,6 +213,30 @@ public sealed class OobCoordinatorTests : TestKit
     }
 
     [Fact]
+    public void Tokens_of_a_node_that_left_gracefully_are_kept_until_their_leases_end_and_its_waiters_dropped()
+    {
+        // The leaver's process may still be running its OOB work while the node drains; giving its token away at once
+        // could let two runs overlap, and after removal its release cannot arrive: the lease is what ends it.
+        var coordinator = Start();
+        Granted(coordinator, Process(1, node: NodeB));
+        Queued(coordinator, Process(2, node: NodeB), 1);
+        var waiter = Process(3);
+        Queued(coordinator, waiter, 2);
+
+        coordinator.Tell(new OobCoordinator.NodeLeftGracefully(NodeB));
+        var state = State(coordinator);
+        Assert.Equal([1], HolderPids(state));
+        Assert.Equal([3], QueuePids(state));
+        Assert.Equal(0, state.Cluster.Reclaims);
+
+        _clock.Advance(TimeSpan.FromMinutes(2) - TimeSpan.FromTicks(1));
+        Assert.Equal([1], HolderPids(State(coordinator)));
+        _clock.Advance(TimeSpan.FromTicks(1));
+        ExpectGrant(waiter);
+        Assert.Equal(1, State(coordinator).Cluster.Reclaims);
+    }
+
+    [Fact]
     public void A_coordinator_that_starts_reclaims_tokens_of_nodes_no_longer_in_the_cluster()
     {
         var coordinator = Start();
