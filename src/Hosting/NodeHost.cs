@@ -47,7 +47,6 @@ public static class NodeHost
         // The dispatcher and the worker forwarder log forwarding failures themselves, in one line with app and target.
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
 
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = SocketTuning.InlineCompletions);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
