@@ -283,9 +283,7 @@ public sealed class OobCoordinator : ReceivePersistentActor
 
     private void ReclaimNode(NodeLeft left)
     {
-        foreach (var who in _waiting.Keys.Where(w => w.Node == left.Node).ToList())
-            RemoveWaiter(who);
-        var held = _holders.Values.Where(h => h.Node == left.Node).ToList();
+        var held = DropWaitersAndListHolders(left.Node);
         if (held.Count > 0)
             _logger.LogWarning("OOB coordinator reclaims {Count} token(s) of node {Node}: {Why}", held.Count, left.Node, left.Why);
         Reclaim(held, OobReclaimReason.NodeLeft);
@@ -293,12 +291,18 @@ public sealed class OobCoordinator : ReceivePersistentActor
 
     private void KeepTokensOfLeaver(NodeLeftGracefully left)
     {
-        foreach (var who in _waiting.Keys.Where(w => w.Node == left.Node).ToList())
-            RemoveWaiter(who);
-        var held = _holders.Values.Where(h => h.Node == left.Node).ToList();
+        var held = DropWaitersAndListHolders(left.Node);
         if (held.Count > 0)
             _logger.LogInformation("OOB coordinator keeps {Count} token(s) of {Node}, which left while running OOB work, until their leases end (at most {Lease})",
                 held.Count, left.Node, _options.LeaseTime);
+    }
+
+    /// <summary>A node that left waits for nothing any more; returns the tokens it still holds.</summary>
+    private List<OobHolder> DropWaitersAndListHolders(string node)
+    {
+        foreach (var who in _waiting.Keys.Where(w => w.Node == node).ToList())
+            RemoveWaiter(who);
+        return _holders.Values.Where(h => h.Node == node).ToList();
     }
 
     private void Reclaim(IEnumerable<OobHolder> holders, OobReclaimReason reason)
