@@ -31,10 +31,11 @@ public sealed class AppStaticFilesMiddleware
     {
         _next = next;
         _byApp = resolver.All
-            .Where(r => PublicFolder(r.App) is not null)
-            .ToFrozenDictionary(r => r.App.Name, r => new StaticFileMiddleware(next, environment, Microsoft.Extensions.Options.Options.Create(new StaticFileOptions
+            .Select(r => (r.App.Name, Folder: PublicFolder(r.App)))
+            .Where(app => app.Folder is not null)
+            .ToFrozenDictionary(app => app.Name, app => new StaticFileMiddleware(next, environment, Microsoft.Extensions.Options.Options.Create(new StaticFileOptions
             {
-                FileProvider = new PhysicalFileProvider(PublicFolder(r.App)!),
+                FileProvider = new PhysicalFileProvider(app.Folder!),
                 ContentTypeProvider = ContentTypes,
             }), loggers));
     }
