@@ -1022,7 +1022,7 @@ def write_results(path: Path, data: dict) -> None:
     cold = data["cases"].get("cold")
     add("## 6. Cold start\n")
     if cold:
-        add("`dotnet src/Gateway/bin/Release/net10.0/porter.dll start examples/hello-node` with a fresh data dir, "
+        add("`dotnet src/Gateway/bin/Release/net10.0/publish/porter.dll start examples/hello-node` with a fresh data dir, "
             "to the first `200` on `/` (polled every 10 ms).\n")
         add(f"Median **{cold['median']:.2f} s** over {len(cold['seconds'])} runs: "
             + ", ".join(f"{t:.2f}" for t in cold["seconds"]) + " s.\n")
@@ -1126,7 +1126,7 @@ def targets(data: dict) -> list[tuple[str, str, str]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--porter-dll", default=str(REPO / "src/Gateway/bin/Release/net10.0/porter.dll"))
+    ap.add_argument("--porter-dll", default=str(REPO / "src/Gateway/bin/Release/net10.0/publish/porter.dll"))
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     ap.add_argument("--json", default=str(HERE / "results.json"))
     ap.add_argument("--micro-report", default=None, help="BenchmarkDotNet github-markdown report to include")
@@ -1159,7 +1159,7 @@ def main() -> int:
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found (bench/run.sh installs nginx, varnish and wrk)")
     if not Path(args.porter_dll).exists():
-        raise SystemExit(f"{args.porter_dll} missing: build with `dotnet build -c Release src/Gateway`")
+        raise SystemExit(f"{args.porter_dll} missing: run bench/run.sh, which publishes it")
 
     workdir = Path(tempfile.mkdtemp(prefix="porter-bench-", dir="/tmp"))
     os.chmod(workdir, 0o755)  # nginx workers (nobody) and varnish (vcache) read their dirs below
