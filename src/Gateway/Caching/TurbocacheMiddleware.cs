@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -29,7 +28,6 @@ public sealed class TurbocacheMiddleware
     private readonly IActorRef _entities;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
-    private readonly string? _statusHeader;
     private readonly TimeSpan _lookupTimeout;
     private readonly PassThroughKeys _passThrough;
 
@@ -42,7 +40,6 @@ public sealed class TurbocacheMiddleware
         _entities = entities.ActorRef;
         _clock = clock;
         _logger = logger;
-        _statusHeader = hits.StatusHeader;
         // A coalesced wait may last the whole coalescing timeout; the ask must outlive it.
         _lookupTimeout = options.CoalesceWaitTimeout + TimeSpan.FromSeconds(5);
         _passThrough = new PassThroughKeys(options.PassThroughTime);
@@ -118,18 +115,18 @@ public sealed class TurbocacheMiddleware
             case LookupOutcome.Hit when entry is not null && evaluation.CanUse(entry, now):
                 policy.Counters.RecordHit();
                 _near.Set(key, entry, now);
-                await CachedResponseWriter.WriteAsync(context, entry, now, _statusHeader, CacheStatus.Hit);
+                await CachedResponseWriter.WriteAsync(context, entry, now, StatusHeader, CacheStatus.Hit);
                 return;
             case LookupOutcome.Hit when entry is not null && CanServeStale(entry, evaluation, now):
                 // Another gateway is refreshing this entry within stale-while-revalidate: serve the stale copy meanwhile.
                 policy.Counters.RecordStaleHit();
                 _near.Set(key, entry, now);
-                await CachedResponseWriter.WriteAsync(context, entry, now, _statusHeader, CacheStatus.Stale);
+                await CachedResponseWriter.WriteAsync(context, entry, now, StatusHeader, CacheStatus.Stale);
                 return;
             case LookupOutcome.StaleRefresh when entry is not null && CanServeStale(entry, evaluation, now):
                 policy.Counters.RecordStaleHit();
                 StartBackgroundRefresh(context, policy, key, entry);
-                await CachedResponseWriter.WriteAsync(context, entry, now, _statusHeader, CacheStatus.Stale);
+                await CachedResponseWriter.WriteAsync(context, entry, now, StatusHeader, CacheStatus.Stale);
                 return;
             case LookupOutcome.StaleRefresh:
                 // Stale content may not answer this request (Authorization), but the refresh is still ours to do.
@@ -230,10 +227,10 @@ public sealed class TurbocacheMiddleware
 
     internal void SetCacheStatus(HttpContext context, string status)
     {
-        if (_statusHeader is not null) context.Response.Headers[_statusHeader] = status;
+        if (StatusHeader is not null) context.Response.Headers[StatusHeader] = status;
     }
 
-    internal string? StatusHeader => _statusHeader;
+    internal string? StatusHeader => _hits.StatusHeader;
     internal PassThroughKeys PassThrough => _passThrough;
     internal NearResponseCache Near => _near;
     internal IActorRef Entities => _entities;
