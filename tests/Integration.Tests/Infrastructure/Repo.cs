@@ -35,8 +35,21 @@ public static class Repo
     public static int FreePort() => FreePortOnAll("127.0.0.1");
 
     private static readonly HashSet<int> HandedOut = new();
-    private const int FirstPort = 20000;
-    private const int PortCount = 12000;
+
+    // PORTER_TEST_PORTS=FIRST-LAST narrows the range, so that several test runs on one machine never pick the same port.
+    private static readonly (int First, int Count) Ports = PortRange(Environment.GetEnvironmentVariable("PORTER_TEST_PORTS"));
+    private static int FirstPort => Ports.First;
+    private static int PortCount => Ports.Count;
+
+    private static (int First, int Count) PortRange(string? setting)
+    {
+        if (string.IsNullOrWhiteSpace(setting)) return (20000, 12000);
+        var bounds = setting.Split('-', 2);
+        if (bounds.Length == 2 && int.TryParse(bounds[0], out var first) && int.TryParse(bounds[1], out var last)
+            && first >= 1024 && last >= first + 99 && last < 32768)
+            return (first, last - first + 1);
+        throw new InvalidOperationException($"PORTER_TEST_PORTS must be FIRST-LAST within 1024-32767 with at least 100 ports (got '{setting}')");
+    }
 
     /// <summary>A port free on every one of the given loopback addresses, so simulated pods can all use the same port.</summary>
     public static int FreePortOnAll(params string[] addresses)
