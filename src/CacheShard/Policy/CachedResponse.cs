@@ -136,7 +136,8 @@ public sealed class CachedResponse
     public string? LastModified { get; }
     public DateTimeOffset? LastModifiedDate { get; }
 
-    public bool HasValidator => ETag is not null || LastModified is not null;
+    /// <summary>An ETag, or a Last-Modified that is a valid HTTP-date (an invalid one validates nothing).</summary>
+    public bool HasValidator => ETag is not null || LastModifiedDate is not null;
 
     public bool AllowsAuthorizedRequests => (Flags & CacheEntryFlags.SharedWithAuthorization) != 0;
 

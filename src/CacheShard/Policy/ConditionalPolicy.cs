@@ -71,19 +71,22 @@ public static class ConditionalPolicy
     public static KeyValuePair<string, StringValues>[] RevalidationHeaders(CachedResponse entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (entry.ETag is not null && entry.LastModified is not null)
-            return [new(HeaderNames.IfNoneMatch, entry.ETag), new(HeaderNames.IfModifiedSince, entry.LastModified)];
+        // An invalid Last-Modified is not sent back: the app would have to ignore it (RFC 9110 §13.1.3).
+        var lastModified = entry.LastModifiedDate is null ? null : entry.LastModified;
+        if (entry.ETag is not null && lastModified is not null)
+            return [new(HeaderNames.IfNoneMatch, entry.ETag), new(HeaderNames.IfModifiedSince, lastModified)];
         if (entry.ETag is not null)
             return [new(HeaderNames.IfNoneMatch, entry.ETag)];
-        if (entry.LastModified is not null)
-            return [new(HeaderNames.IfModifiedSince, entry.LastModified)];
+        if (lastModified is not null)
+            return [new(HeaderNames.IfModifiedSince, lastModified)];
         return [];
     }
 
     /// <summary>
     /// Applies a 304 from the app to the stored entry (RFC 9111 §4.3.4): its header fields replace the stored ones
     /// (except Content-Length and hop-by-hop fields) and freshness is recomputed with the same storage rules, so a
-    /// 304 that adds Set-Cookie or private makes the entry unstorable.
+    /// 304 that adds Set-Cookie or private makes the entry unstorable; the updated response then answers this request
+    /// only. A 304 that validates another representation updates nothing.
     /// </summary>
     /// <param name="requestHeaders">The request the revalidation was made for (it selects the variant).</param>
     public static RefreshResult Refresh(ResponsePolicy policy, CachedResponse entry, IHeaderDictionary notModifiedHeaders,

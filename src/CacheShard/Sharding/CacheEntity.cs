@@ -534,6 +534,8 @@ public sealed class CacheEntity : ReceiveActor
             _staleIfError = data.StaleIfError;
             _flags = (CacheEntryFlags)data.Flags;
             Variant = CacheEntryMapping.ToVariant(data.Variant);
+            // A superset of CachedResponse.HasValidator (the Last-Modified value is not read here): at worst the gateway
+            // revalidates with no validator to send, which is a plain fill.
             HasValidator = HeaderBlock.Contains(data.Headers, "ETag") || HeaderBlock.Contains(data.Headers, "Last-Modified");
         }
 

@@ -62,11 +62,13 @@ public sealed class ConditionalPolicyTests
         Assert.False(ConditionalPolicy.IsNotModified(Headers($"If-Modified-Since: {Date(T0.AddSeconds(-1))}"), entry));
     }
 
-    [Fact]
-    public void Invalid_if_modified_since_is_ignored()
+    [Theory]
+    [InlineData("yesterday")]
+    [InlineData("Sat,  01 Mar 2025 12:00:00 GMT")] // after Last-Modified, but two spaces: not an HTTP-date
+    public void Invalid_if_modified_since_is_ignored(string since)
     {
         var entry = Entry($"Last-Modified: {Date(Modified)}");
-        Assert.False(ConditionalPolicy.IsNotModified(Headers("If-Modified-Since: yesterday"), entry));
+        Assert.False(ConditionalPolicy.IsNotModified(Headers($"If-Modified-Since: {since}"), entry));
     }
 
     [Fact]
@@ -94,6 +96,10 @@ public sealed class ConditionalPolicyTests
         Assert.Equal([$"If-Modified-Since: {Date(Modified)}"],
             Lines(ConditionalPolicy.RevalidationHeaders(Entry($"Last-Modified: {Date(Modified)}"))));
         Assert.Empty(ConditionalPolicy.RevalidationHeaders(Entry()));
+        // An invalid Last-Modified is not a validator: nothing to send, nothing to revalidate.
+        var invalid = Entry("Last-Modified: Sat,  01 Mar 2025 11:00:00 GMT");
+        Assert.Empty(ConditionalPolicy.RevalidationHeaders(invalid));
+        Assert.False(invalid.HasValidator);
     }
 
     [Fact]
