@@ -61,6 +61,7 @@ public sealed class TurbocacheMiddleware
                 return FetchAsync(context, policy, evaluation, KeyOf(context, policy), FetchMode.StoreIfStorable, null, null, CacheStatus.Bypass);
             case RequestDisposition.NoStore:
                 policy.Counters.RecordBypass();
+                policy.Counters.RecordRefusal(evaluation.Refusal);
                 SetCacheStatus(context, CacheStatus.Bypass);
                 return _next(context);
             case RequestDisposition.Invalidate:
