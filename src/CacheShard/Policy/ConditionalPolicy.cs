@@ -112,7 +112,8 @@ public static class ConditionalPolicy
 
         var evaluation = policy.Evaluate("GET", requestHeaders, entry.StatusCode, merged, entry.Body.Length, requestTime, responseTime);
         if (!evaluation.IsStorable)
-            return new(RefreshOutcome.NoLongerStorable, null, evaluation.Refusal);
+            return new(RefreshOutcome.NoLongerStorable,
+                CachedResponse.Unstored(entry.StatusCode, merged, entry.BodyArray, requestTime, responseTime), evaluation.Refusal);
         return new(RefreshOutcome.Refreshed, CachedResponse.Create(evaluation, entry.StatusCode, merged, entry.BodyArray), RefusalReason.None);
     }
 
@@ -144,10 +145,13 @@ public enum RefreshOutcome : byte
     /// <summary>Updated: store <see cref="RefreshResult.Entry"/> in place of the old one and serve it.</summary>
     Refreshed,
 
-    /// <summary>The 304 validates a different representation: keep the entry unchanged and fetch unconditionally.</summary>
+    /// <summary>The 304 validates a different representation: keep the entry unchanged and fetch unconditionally (the client asked for no 304).</summary>
     ValidatorMismatch,
 
-    /// <summary>The updated headers are no longer storable (<see cref="RefreshResult.Refusal"/>): drop the entry and fetch unconditionally.</summary>
+    /// <summary>
+    /// The updated headers are no longer storable (<see cref="RefreshResult.Refusal"/>): answer this request with the
+    /// updated response (<see cref="RefreshResult.Entry"/>, never stored); the stored entry stays as it was, stale.
+    /// </summary>
     NoLongerStorable,
 }
 

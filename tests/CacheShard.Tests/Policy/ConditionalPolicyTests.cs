@@ -162,11 +162,21 @@ public sealed class ConditionalPolicyTests
     [InlineData("Set-Cookie: session=1", RefusalReason.SetCookie)]
     [InlineData("Cache-Control: private", RefusalReason.Private)]
     [InlineData("Cache-Control: no-store", RefusalReason.NoStore)]
-    public void Refresh_that_makes_the_entry_unstorable_drops_it(string header, RefusalReason reason)
+    public void Refresh_that_makes_the_entry_unstorable_answers_this_request_only(string header, RefusalReason reason)
     {
-        var entry = Store(["Cache-Control: max-age=60", "ETag: \"v1\""]);
-        var result = ConditionalPolicy.Refresh(ResponsePolicyFor(), entry, Headers("ETag: \"v1\"", header), Headers(), T0, T0);
+        var entry = Store(["Cache-Control: max-age=60", "ETag: \"v1\"", "X-Version: 1"]);
+        var later = T0.AddMinutes(5);
+        var result = ConditionalPolicy.Refresh(ResponsePolicyFor(), entry, Headers("ETag: \"v1\"", "X-Version: 2", header), Headers(), later, later);
         Assert.Equal(RefreshOutcome.NoLongerStorable, result.Outcome);
         Assert.Equal(reason, result.Refusal);
+        // The full response the app stands by: the stored body with the 304's fields, never fresh (it is not to be kept).
+        var answer = result.Entry!;
+        Assert.Equal(200, answer.StatusCode);
+        Assert.Equal("hello"u8.ToArray(), answer.Body.ToArray());
+        var (name, value) = header.Split(": ", 2) is [var n, var v] ? (n, v) : throw new InvalidOperationException();
+        Assert.Contains(answer.Headers.ToArray(), h => h.Key == name && h.Value.ToString() == value);
+        Assert.Equal("2", answer.Headers.ToArray().Single(h => h.Key == "X-Version").Value.ToString());
+        Assert.Equal(later, answer.Date);
+        Assert.False(answer.IsFresh(later));
     }
 }
