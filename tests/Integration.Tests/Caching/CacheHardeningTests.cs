@@ -120,6 +120,40 @@ public sealed class CacheHardeningTests(CachingNodeFixture fixture) : IClassFixt
         Assert.Equal("caf\u00e9 \u00ff", JsonDocument.Parse(RawHttp.BodyOf(echo)).RootElement.GetProperty("headers").GetProperty("x-obs").GetString());
     }
 
+    [Fact]
+    public async Task Entries_with_empty_bodies_and_large_headers_are_bounded_by_the_memory_limit()
+    {
+        // The reproduction in small: header-heavy entries with no body used to count as 0 bytes and were
+        // never evicted. Keys are alike in length, so each costs the same.
+        await using var porter = await PorterProcess.StartAsync([Repo.TestApp, "--max-instances", "1"], environment: new Dictionary<string, string>
+        {
+            ["PORTER__TURBOCACHE__MAXBODYBYTES"] = "65536",
+            ["PORTER__TURBOCACHE__MAXTOTALBYTES"] = "262144",
+            ["PORTER__TURBOCACHE__NEARCACHEMAXBYTES"] = "65536",
+        });
+        var padding = new string('x', 3000);
+        for (int i = 0; i < 100; i++)
+        {
+            using var response = await porter.Client.GetAsync(
+                CacheUrls.Headers($"zz-{i:000}", "", null, "Cache-Control:public, max-age=600", $"X-Padding:{padding}"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        using var report = await porter.Management.GetAsync("/cache");
+        var node = JsonDocument.Parse(await report.Content.ReadAsStringAsync()).RootElement.GetProperty("nodes")[0];
+        var entities = node.GetProperty("entities");
+        var app = node.GetProperty("apps").GetProperty("testapp");
+        var near = node.GetProperty("nearCache");
+        long held = entities.GetProperty("bytes").GetInt64();
+        Assert.Equal(262144, entities.GetProperty("maxBytes").GetInt64());
+        Assert.InRange(held, 262144 / 2, 262144); // about 6 KB of key and 3 KB of headers each: some 25 of the 100 fit
+        Assert.True(entities.GetProperty("evicted").GetInt64() >= 50, $"evicted: {entities}");
+        Assert.True(app.GetProperty("evictions").GetInt64() >= 50, $"app: {app}");
+        Assert.Equal(held, app.GetProperty("bytesHeld").GetInt64());
+        Assert.InRange(near.GetProperty("bytes").GetInt64(), 1, 65536);
+        Assert.True(near.GetProperty("evictions").GetInt64() >= 50, $"near cache: {near}");
+    }
+
     private static void AssertHas(byte[] response, string latin1)
     {
         if (!RawHttp.Contains(response, latin1))
