@@ -11,17 +11,10 @@ public sealed class HttpDateTests
     [InlineData("Sunday, 06-Nov-94 08:49:37 GMT")]
     [InlineData("Sun Nov  6 08:49:37 1994")]
     [InlineData("  Sun, 06 Nov 1994 08:49:37 GMT\t")]
-    public void Accepts_all_three_http_date_formats(string date)
-    {
-        Assert.True(HttpDate.TryParse(date, 2026, out var parsed));
-        Assert.Equal(Sunday, parsed);
-    }
-
-    [Theory]
-    [InlineData("SUN, 06 NOV 1994 08:49:37 gmt")]
+    [InlineData("SUN, 06 NOV 1994 08:49:37 gmt")] // names and the zone in any case
     [InlineData("sunday, 06-nov-94 08:49:37 Gmt")]
     [InlineData("sun nov  6 08:49:37 1994")]
-    public void Names_and_the_zone_are_read_ignoring_case(string date)
+    public void Accepts_all_three_http_date_formats(string date)
     {
         Assert.True(HttpDate.TryParse(date, 2026, out var parsed));
         Assert.Equal(Sunday, parsed);
