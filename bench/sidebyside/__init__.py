@@ -4,8 +4,9 @@ settings   what one run measures (durations, rounds, sizes) and the log line for
 processes  processes started by the benchmark: process groups, CPU accounting from /proc, stopping by PID
 client     one-shot HTTP requests and readiness polls
 load       wrk runs, their parsing, interleaved rounds and the summary of a case's rounds
-contenders the servers under test: how each is configured, started, checked and accounted
-cases      one module per case (hit, fast, herd, memory, cold start)
+contenders the servers under test (origin, Porter, Passenger, nginx, Varnish, the Kestrel ceiling): how each is
+           configured, started, checked and accounted
+cases      one module per case (hit, fast, slow, herd, memory, cold start, vary, many keys)
 profile    dotnet-counters / dotnet-trace runs of Porter, outside the tables
 machine    the machine and the tool versions, for the report's header
 report     bench/RESULTS.md from a run's figures

@@ -48,12 +48,27 @@ class WrkRun:
         return self.wrk_cpu_s / self.wall_s if self.wall_s else 0.0
 
 
-def run_wrk(settings: Settings, contender: str, url: str, duration: int, logdir: Path) -> WrkRun:
+@dataclass(frozen=True)
+class Script:
+    """A wrk Lua script (bench/lua/) and its arguments: requests that differ from one another."""
+
+    path: Path
+    args: tuple[str, ...] = ()
+
+    def argv(self) -> list[str]:
+        return ["-s", str(self.path)]
+
+    def trailing_argv(self) -> list[str]:
+        return ["--", *self.args] if self.args else []
+
+
+def run_wrk(settings: Settings, contender: str, url: str, duration: int, logdir: Path,
+            script: Script | None = None) -> WrkRun:
     argv = ["wrk", f"-t{settings.threads}", f"-c{settings.connections}", f"-d{duration}s", "--latency",
-            "--timeout", "5s", url]
+            "--timeout", "5s", *(script.argv() if script else []), url, *(script.trailing_argv() if script else [])]
     start = time.monotonic()
     with open(logdir / "wrk.log", "ab") as wlog:
-        wlog.write(f"\n### {contender} {url}\n".encode())
+        wlog.write(f"\n### {contender} {' '.join(argv)}\n".encode())
         wlog.flush()
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = start + duration + 20
@@ -97,29 +112,32 @@ def parse_wrk(text: str, contender: str, url: str, cpu_s: float, wall_s: float) 
     return WrkRun(contender, url, rps, p50, p99, requests, bytes_read, non2xx, socket_errors, cpu_s, wall_s)
 
 
-def measured_run(settings: Settings, c: Contender, path: str, duration: int, logdir: Path) -> WrkRun:
+def measured_run(settings: Settings, c: Contender, path: str, duration: int, logdir: Path,
+                 script: Script | None = None) -> WrkRun:
     """One wrk run with the contender's server and app CPU and the requests that reached its origin."""
     c.reset_origin()
     s0, a0 = c.server_ticks(), c.app_ticks()
-    run = run_wrk(settings, c.name, c.url(path), duration, logdir)
+    run = run_wrk(settings, c.name, c.url(path), duration, logdir, script)
     run.server_cpu_s = (c.server_ticks() - s0) / CLK_TCK if c.proc is not None else None
     run.app_cpu_s = (c.app_ticks() - a0) / CLK_TCK
-    run.origin_requests = c.origin_hits()["total"]
+    run.origin_requests = c.origin_requests()
     return run
 
 
-def interleaved(settings: Settings, contenders: list[Contender], path: str, logdir: Path) -> dict[str, list[WrkRun]]:
+def interleaved(settings: Settings, contenders: list[Contender], path: str, logdir: Path,
+                script: Script | None = None) -> dict[str, list[WrkRun]]:
     """A warm-up per contender, then rounds of A B C D, A B C D, … so that load from other tenants of the machine
     falls on every contender alike."""
     for c in contenders:
         log(f"warm-up {c.name} {path} ({settings.warmup}s)")
-        run_wrk(settings, c.name + " (warm-up)", c.url(path), settings.warmup, logdir)
+        run_wrk(settings, c.name + " (warm-up)", c.url(path), settings.warmup, logdir, script)
     runs: dict[str, list[WrkRun]] = {c.name: [] for c in contenders}
     for r in range(settings.rounds):
         for c in contenders:
-            run = measured_run(settings, c, path, settings.duration, logdir)
+            run = measured_run(settings, c, path, settings.duration, logdir, script)
             runs[c.name].append(run)
-            log(f"round {r + 1}/{settings.rounds} {c.name:<16} {path:<6} {run.rps:>10.0f} req/s  p50 {run.p50_ms:.2f} ms"
+            log(f"round {r + 1}/{settings.rounds} {c.name:<18} {path:<6} {run.rps:>10.0f} req/s"
+                f"  p50 {run.p50_ms:.2f} ms"
                 f"  p99 {run.p99_ms:.2f} ms  non2xx {run.non2xx}  sockerr {run.socket_errors}"
                 f"  origin reqs {run.origin_requests}  wrk cpu {run.wrk_cores:.2f} cores")
     return runs
@@ -138,7 +156,9 @@ def summarize(runs: list[WrkRun]) -> dict:
         "p99_ms": med([r.p99_ms for r in runs]),
         "non2xx": sum(r.non2xx for r in runs),
         "socket_errors": sum(r.socket_errors for r in runs),
-        "origin_requests": sum(r.origin_requests or 0 for r in runs),
+        # None: the contender has no origin (the ceiling).
+        "origin_requests": (sum(r.origin_requests for r in runs) if all(r.origin_requests is not None for r in runs)
+                            else None),
         "requests": sum(r.requests for r in runs),
         "bytes_per_response": med([r.bytes_read / r.requests for r in runs if r.requests]),
         "wrk_cores": med([r.wrk_cores for r in runs]),

@@ -43,6 +43,7 @@ def versions() -> dict:
         "dotnet": cmd_output(["dotnet", "--version"]),
         "nginx": cmd_output(["nginx", "-v"]).replace("nginx version: ", ""),
         "varnishd": cmd_output(["varnishd", "-V"]).splitlines()[0],
+        "passenger": cmd_output(["passenger", "--version"]).splitlines()[0],
         "wrk": cmd_output(["wrk", "-v"]).splitlines()[0],
         "node": cmd_output(["node", "--version"]),
         "python": platform.python_version(),

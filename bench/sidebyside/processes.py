@@ -2,7 +2,8 @@
 stopped by PID.
 
 Not setsid: on this kind of machine a new session lands in its own scheduler group, which alone cost an identical
-Varnish about 10% of its throughput (shared/PLATFORM-NOTES.md).
+Varnish about 10% of its throughput (shared/PLATFORM-NOTES.md). A server that daemonizes parts of itself out of that
+group (Passenger's watchdog and core) has those parts adopted by PID: they count in its CPU and are stopped with it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .settings import log
@@ -49,6 +51,40 @@ def all_stats() -> dict[int, Stat]:
     return stats
 
 
+def start_time(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot, field 22 of /proc/PID/stat): with the PID, its identity."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    return int(data[data.rfind(")") + 2 :].split()[19])
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """A process some started process daemonized out of its group, known by PID and start time, so that a PID the
+    kernel has since given to another process is never counted or signalled."""
+
+    pid: int
+    started: int
+
+    @staticmethod
+    def of(pid: int) -> "Adopted | None":
+        started = start_time(pid)
+        return Adopted(pid, started) if started is not None else None
+
+    def alive(self) -> bool:
+        return start_time(self.pid) == self.started
+
+    def kill(self) -> None:
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def tree_pids(root: int, stats: dict[int, Stat]) -> set[int]:
     """root, its descendants, and anything in root's process group (live processes only)."""
     children: dict[int, list[int]] = {}
@@ -67,12 +103,17 @@ def tree_pids(root: int, stats: dict[int, Stat]) -> set[int]:
 
 
 class Proc:
-    """A process started by the benchmark in a new process group (its PGID is its PID) of this session."""
+    """A process started by the benchmark in a new process group (its PGID is its PID) of this session.
+
+    stop_argv, if given, is the server's own way to stop (run before SIGTERM); adopt() adds a process it daemonized.
+    """
 
     def __init__(self, name: str, argv: list[str], logdir: Path, env: dict[str, str] | None = None,
-                 cwd: Path | None = None):
+                 cwd: Path | None = None, stop_argv: list[str] | None = None):
         self.name = name
         self.argv = argv
+        self.stop_argv = stop_argv
+        self.adopted: list[Adopted] = []
         self.log_path = logdir / f"{name}.log"
         self._log = open(self.log_path, "ab")
         self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
@@ -90,11 +131,27 @@ class Proc:
                     return int(line.split()[1]) * 1024
         raise RuntimeError(f"no VmRSS for {self.name}")
 
+    def adopt(self, pid: int) -> None:
+        adopted = Adopted.of(pid)
+        if adopted is None:
+            raise RuntimeError(f"{self.name}: process {pid} is gone before it could be adopted")
+        if adopted not in self.adopted:
+            self.adopted.append(adopted)
+            log(f"{self.name}: adopted pid {pid} (outside its process group)")
+
+    def pids(self, stats: dict[int, Stat]) -> set[int]:
+        """The process's tree and process group, and the trees of the processes it daemonized."""
+        pids = tree_pids(self.pid, stats)
+        for a in self.adopted:
+            if a.alive():
+                pids |= tree_pids(a.pid, stats)
+        return pids
+
     def cpu_ticks(self, exclude_comm: str | None = None, only_comm: str | None = None) -> int:
-        """CPU ticks of the process tree (descendants and process group)."""
+        """CPU ticks of the process tree (descendants and process group, adopted trees included)."""
         stats = all_stats()
         total = 0
-        for pid in tree_pids(self.pid, stats):
+        for pid in self.pids(stats):
             comm = stats[pid][3]
             if exclude_comm is not None and comm == exclude_comm:
                 continue
@@ -104,7 +161,16 @@ class Proc:
         return total
 
     def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM to the PID, then SIGKILL to it; leftovers in its own process group get SIGKILL."""
+        """The server's own stop command if it has one, then SIGTERM to the PID, then SIGKILL to it; leftovers in its
+        own process group get SIGKILL, and so does every adopted process (and its tree) still there after the grace."""
+        # Snapshot before stopping: once a daemon is gone its children are reparented out of its tree.
+        adopted_trees = [Adopted.of(pid) for pid in self.pids(all_stats()) if pid != self.pid]
+        if self.stop_argv is not None:
+            try:
+                subprocess.run(self.stop_argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                               timeout=grace)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name}: {' '.join(self.stop_argv)} did not finish in {grace:.0f} s")
         if self.alive():
             try:
                 os.kill(self.pid, signal.SIGTERM)
@@ -131,7 +197,17 @@ class Proc:
                 os.killpg(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        self._stop_adopted([a for a in adopted_trees if a is not None], grace)
         self._log.close()
+
+    def _stop_adopted(self, processes: list[Adopted], grace: float) -> None:
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(a.alive() for a in processes):
+            time.sleep(0.1)
+        for a in processes:
+            if a.alive():
+                log(f"{self.name}: pid {a.pid} still there after the stop; SIGKILL")
+                a.kill()
 
 
 class Procs:
