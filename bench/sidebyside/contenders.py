@@ -107,47 +107,39 @@ def start_passenger(procs: Procs, name: str, port: int, workdir: Path, logdir: P
                     app_command: str | None = None, vary_cookie: str | None = None) -> Proc:
     """Phusion Passenger Standalone on its own C++ engine (`--engine=builtin`, turbocache on) serving the origin as its
     app, one process like the others. It must never call outside hosts (update check, telemetry). Its watchdog and
-    core daemonize into sessions of their own: they are found by PID (pid files) and adopted, so that their CPU
-    counts and they are stopped even if `passenger stop` fails."""
+    core daemonize into sessions of their own: they are found by PID (their pid files) and adopted, so that their
+    CPU counts and they are stopped even if `passenger stop` fails."""
     pdir = workdir / name
     (pdir / "tmp").mkdir(parents=True)
     (pdir / "registry").mkdir()
     pid_file = pdir / "passenger.pid"
     argv = ["passenger", "start", str(app_dir), "--engine=builtin", "--port", str(port), "--address", "127.0.0.1",
             "--app-start-command", app_command or f"node {app_dir / 'app.js'}", "--max-pool-size", "1",
-            "--min-instances", "1",
-            "--environment", "production", "--disable-security-update-check", "--disable-anonymous-telemetry",
+            "--min-instances", "1", "--environment", "production", "--disable-security-update-check", "--disable-anonymous-telemetry",
             "--instance-registry-dir", str(pdir / "registry"), "--pid-file", str(pid_file),
             "--log-file", str(logdir / f"{name}-core.log")]
     if vary_cookie:
         argv += ["--vary-turbocache-by-cookie", vary_cookie]
     # TMPDIR: its temp dir (and the temp-dir toucher's pid file) under the work dir, not in /tmp at large.
     env = dict(os.environ, TMPDIR=str(pdir / "tmp"))
+
+    def daemon_pid_files() -> list[Path]:
+        """The watchdog's (--pid-file), the core's (instance registry) and the temp-dir toucher's, which appears a
+        little later."""
+        return [pid_file, *sorted((pdir / "registry").glob("passenger.*/core.pid")),
+                *sorted((pdir / "tmp").glob("passenger-standalone.*/temp_dir_toucher.pid"))]
+
     proc = procs.start(name, argv, logdir, env=env, cwd=pdir,
-                       stop_argv=["passenger", "stop", "--pid-file", str(pid_file)])
-    adopt_passenger_daemons(proc, pdir, timeout=60)
-    return proc
-
-
-def adopt_passenger_daemons(proc: Proc, pdir: Path, timeout: float) -> None:
-    """Waits for the watchdog's pid file and the core's (in the instance registry), then adopts both and the
-    temp-dir toucher; the app process is a child of the core, so it is in the core's tree."""
-    def pid_files() -> list[Path]:
-        return [pdir / "passenger.pid", *sorted((pdir / "registry").glob("passenger.*/core.pid"))]
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+                       stop_argv=["passenger", "stop", "--pid-file", str(pid_file)], daemon_pid_files=daemon_pid_files)
+    # The watchdog and the core at least (the app process is a child of the core, so it is in the core's tree).
+    deadline = time.monotonic() + 60
+    while proc.adopt_daemons() < 2:
         if not proc.alive():
-            raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}; see {proc.log_path}")
-        found = [f for f in pid_files() if f.exists() and f.read_text().strip()]
-        if len(found) >= 2:
-            break
-        time.sleep(0.1)
-    else:
-        raise RuntimeError(f"{proc.name}: no watchdog and core pid files after {timeout:.0f} s; see {proc.log_path}")
-    for f in found + sorted((pdir / "tmp").glob("passenger-standalone.*/temp_dir_toucher.pid")):
-        if f.exists() and f.read_text().strip():
-            proc.adopt(int(f.read_text().strip()))
+            raise RuntimeError(f"{name} exited with {proc.popen.returncode}; see {proc.log_path}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name}: no watchdog and core pid files after 60 s; see {proc.log_path}")
+        time.sleep(0.05)
+    return proc
 
 
 def nginx_conf(ndir: Path, port: int, origin_port: int) -> str:

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,14 +106,17 @@ def tree_pids(root: int, stats: dict[int, Stat]) -> set[int]:
 class Proc:
     """A process started by the benchmark in a new process group (its PGID is its PID) of this session.
 
-    stop_argv, if given, is the server's own way to stop (run before SIGTERM); adopt() adds a process it daemonized.
+    stop_argv, if given, is the server's own way to stop (run before SIGTERM); daemon_pid_files, if given, lists the
+    pid files of the processes it daemonizes, which adopt_daemons() adopts (again before stopping: some appear late).
     """
 
     def __init__(self, name: str, argv: list[str], logdir: Path, env: dict[str, str] | None = None,
-                 cwd: Path | None = None, stop_argv: list[str] | None = None):
+                 cwd: Path | None = None, stop_argv: list[str] | None = None,
+                 daemon_pid_files: Callable[[], list[Path]] | None = None):
         self.name = name
         self.argv = argv
         self.stop_argv = stop_argv
+        self.daemon_pid_files = daemon_pid_files
         self.adopted: list[Adopted] = []
         self.log_path = logdir / f"{name}.log"
         self._log = open(self.log_path, "ab")
@@ -131,13 +135,18 @@ class Proc:
                     return int(line.split()[1]) * 1024
         raise RuntimeError(f"no VmRSS for {self.name}")
 
-    def adopt(self, pid: int) -> None:
-        adopted = Adopted.of(pid)
-        if adopted is None:
-            raise RuntimeError(f"{self.name}: process {pid} is gone before it could be adopted")
-        if adopted not in self.adopted:
-            self.adopted.append(adopted)
-            log(f"{self.name}: adopted pid {pid} (outside its process group)")
+    def adopt_daemons(self) -> int:
+        """Adopts every process named in the daemon pid files that exist now; returns how many are adopted so far."""
+        for path in self.daemon_pid_files() if self.daemon_pid_files else []:
+            try:
+                text = path.read_text().strip()
+            except OSError:
+                continue
+            adopted = Adopted.of(int(text)) if text.isdigit() else None
+            if adopted is not None and adopted not in self.adopted:
+                self.adopted.append(adopted)
+                log(f"{self.name}: adopted pid {adopted.pid} from {path.name} (outside its process group)")
+        return len(self.adopted)
 
     def pids(self, stats: dict[int, Stat]) -> set[int]:
         """The process's tree and process group, and the trees of the processes it daemonized."""
@@ -163,6 +172,7 @@ class Proc:
     def stop(self, grace: float = 15.0) -> None:
         """The server's own stop command if it has one, then SIGTERM to the PID, then SIGKILL to it; leftovers in its
         own process group get SIGKILL, and so does every adopted process (and its tree) still there after the grace."""
+        self.adopt_daemons()
         # Snapshot before stopping: once a daemon is gone its children are reparented out of its tree.
         adopted_trees = [Adopted.of(pid) for pid in self.pids(all_stats()) if pid != self.pid]
         if self.stop_argv is not None:
