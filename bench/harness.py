@@ -27,7 +27,7 @@ from sidebyside.cases.hit import hit_case
 from sidebyside.cases.many_keys import KEYS, ZIPF_S, many_keys_case
 from sidebyside.cases.memory import memory_case
 from sidebyside.cases.slow import slow_case
-from sidebyside.cases.vary import vary_case
+from sidebyside.cases.vary import vary_case, vary_herd
 from sidebyside.client import wait_http
 from sidebyside.contenders import (CEILING, VARY_COOKIE, Contender, check_caching, check_vary, start_ceiling,
                                    start_nginx, start_origin, start_passenger, start_porter, start_varnish)
@@ -155,6 +155,7 @@ def run_cases(args: argparse.Namespace, settings: Settings, cases: set[str], pro
                        c_nginx, c_varnish]
         data["verify_vary"] = check_vary(vary_caches)
         data["cases"]["vary"] = vary_case(settings, vary_caches + [c_ceiling], logdir)
+        data["vary_herd"] = vary_herd(settings, vary_caches, run_id)
         for proc in (porter_vary, passenger_vary):
             procs.stop(proc)
 

@@ -266,6 +266,16 @@ def vary_section(lines: Lines, data: dict) -> None:
             add(f"| {name} | {', '.join(map(str, v['statuses']))} | {v['origin_requests']} | "
                 f"{', '.join(v['wrong_level']) or 'none'} |")
         add("")
+    herd = data.get("vary_herd")
+    if herd:
+        s = data["settings"]
+        add(f"Herd across variants (after the load): {s['herd_clients']} clients connect, then send at once to a key "
+            f"never seen (`/vary?gen=…`), their levels in turn; requests that reached the origin, per round. A cache "
+            f"that coalesces each variant's fill shows {len(VARY_LEVELS)}.\n")
+        add("| contender | origin requests (per round) |\n|---|---|")
+        for name, counts in herd.items():
+            add(f"| {name} | {', '.join(map(str, counts))} |")
+        add("")
 
 
 def many_keys_section(lines: Lines, data: dict) -> None:

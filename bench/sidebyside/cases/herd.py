@@ -10,12 +10,13 @@ from ..contenders import Contender
 from ..settings import Settings, log
 
 
-async def _herd_async(port: int, path: str, clients: int, timeout: float) -> list[tuple[int, str]]:
+async def _herd_async(port: int, path: str, clients: int, timeout: float,
+                      cookies: list[str] | None) -> list[tuple[int, str]]:
     conns = await asyncio.wait_for(
         asyncio.gather(*[asyncio.open_connection("127.0.0.1", port) for _ in range(clients)]), timeout)
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
-    for _, writer in conns:
-        writer.write(request)
+    for i, (_, writer) in enumerate(conns):
+        cookie = f"Cookie: {cookies[i % len(cookies)]}\r\n" if cookies else ""
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{cookie}Connection: close\r\n\r\n".encode())
     await asyncio.gather(*[writer.drain() for _, writer in conns])
 
     async def read(reader: asyncio.StreamReader) -> tuple[int, str]:
@@ -36,8 +37,10 @@ async def _herd_async(port: int, path: str, clients: int, timeout: float) -> lis
             writer.close()
 
 
-def herd(port: int, path: str, clients: int, timeout: float = 20.0) -> list[tuple[int, str]]:
-    return asyncio.run(_herd_async(port, path, clients, timeout))
+def herd(port: int, path: str, clients: int, timeout: float = 20.0,
+         cookies: list[str] | None = None) -> list[tuple[int, str]]:
+    """Connects all clients, then sends one GET on each at once (client i with cookies[i % n], if given)."""
+    return asyncio.run(_herd_async(port, path, clients, timeout, cookies))
 
 
 def herd_case(settings: Settings, contenders: list[Contender], run_id: str) -> dict:
