@@ -237,8 +237,9 @@ def cold_start_section(lines: Lines, data: dict) -> None:
     add("")
     p = cold.get("Porter")
     if p:
-        add(" · ".join(f"Porter / {other}: {ratio(p['median'], cold[other]['median'])}"
-                       for other in ("Passenger", CEILING) if other in cold) + "\n")
+        add("Median time, Porter / other (above 1: Porter starts slower): "
+            + " · ".join(f"Porter / {other}: {ratio(p['median'], cold[other]['median'])}"
+                         for other in ("Passenger", CEILING) if other in cold) + "\n")
 
 
 def vary_section(lines: Lines, data: dict) -> None:
