@@ -224,7 +224,8 @@ public sealed class OobCoordinator : ReceivePersistentActor
         var sender = Sender;
         if (!_holders.TryGetValue(release.TokenId, out var holder))
         {
-            _logger.LogInformation("OOB release of token {TokenId} by {App} process {Pid} on {Node} ignored: not outstanding (unknown, released or reclaimed)",
+            // Mostly a re-sent release whose first copy was already applied (workers re-send until acknowledged): not news.
+            _logger.LogDebug("OOB release of token {TokenId} by {App} process {Pid} on {Node} ignored: not outstanding (unknown, released or reclaimed)",
                 release.TokenId, release.App, release.Pid, release.Node);
             sender.Tell(new OobProtocol.TokenReleased(release.TokenId, false));
             return;
