@@ -179,6 +179,7 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         Receive<OobProtocol.TokenGranted>(_ => { });
         Receive<OobProtocol.TokenQueued>(_ => { });
         Receive<TokenWaitOver>(_ => { });
+        Receive<Resend>(_ => { });
     }
 
     private void Working()
@@ -210,6 +211,7 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         Receive<OobProtocol.TokenGranted>(_ => { });
         Receive<OobProtocol.TokenQueued>(_ => { });
         Receive<TokenWaitOver>(_ => { });
+        Receive<Resend>(_ => { });
     }
 
     /// <summary>The process may still be busy with the work: the token stays held until it is gone.</summary>
@@ -220,6 +222,7 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         Receive<OobProtocol.TokenGranted>(_ => { });
         Receive<OobProtocol.TokenQueued>(_ => { });
         Receive<TokenWaitOver>(_ => { });
+        Receive<Resend>(_ => { });
     }
 
     private void Releasing()
