@@ -53,6 +53,12 @@ public static class NodeProgram
             await app.StopAsync();
             return Fail($"cannot listen on {options.HttpListenAddress}:{options.Port}: {e.Message}", ExitFailure);
         }
+        catch (OperationCanceledException)
+        {
+            // SIGTERM while starting (a container stopped right after its start): a stop like any other, no stack trace.
+            await app.DisposeAsync();
+            return ExitOk;
+        }
         foreach (var url in app.Urls) Console.WriteLine($"Porter is serving on {url}");
         await app.WaitForShutdownAsync();
         await app.DisposeAsync();
@@ -81,12 +87,13 @@ public static class NodeProgram
             if (!File.Exists(options.Discovery.ApiTokenPath))
                 return ($"Discovery:Method kubernetes-api needs the service account token {options.Discovery.ApiTokenPath} (Discovery:ApiTokenPath, PORTER__DISCOVERY__APITOKENPATH)", ExitUsage);
         }
-        if (UnwritableDataDir(options.DataDir!) is { } why)
-            return ($"cannot write the data dir {options.DataDir} (--data-dir, PORTER__DATADIR): {why}", ExitFailure);
         if (PortInUse(options.HttpListenAddress, options.Port))
             return ($"cannot listen on {options.HttpListenAddress}:{options.Port}: the address is already in use (--address, --port)", ExitFailure);
         if (options.Management.Port > 0 && PortInUse(options.ManagementListenAddress, options.Management.Port))
             return ($"cannot listen on {options.ManagementListenAddress}:{options.Management.Port} for the management API: the address is already in use (--management-address, --management-port)", ExitFailure);
+        // Last: it creates the folder when it is missing.
+        if (UnwritableDataDir(options.DataDir!) is { } why)
+            return ($"cannot write the data dir {options.DataDir} (--data-dir, PORTER__DATADIR): {why}", ExitFailure);
         return null;
     }
 

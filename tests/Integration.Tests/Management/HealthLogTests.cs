@@ -22,6 +22,9 @@ public sealed class HealthLogTests
             await Task.Delay(200);
         }
         using (var alive = await gateway.Management.GetAsync("/alive")) Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        // The console logger writes from a queue: wait for the last route's line before counting.
+        await Poll.UntilAsync(() => gateway.Output.Contains("Health check /alive: Healthy", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), "the /alive line in the log");
 
         var lines = gateway.Output.Split('\n');
         Assert.DoesNotContain(lines, l => l.StartsWith("fail:", StringComparison.Ordinal) && l.Contains("Health", StringComparison.Ordinal));
