@@ -40,7 +40,7 @@ if [ -d /app ] && [ -z "${PORTER__APP__ROOT:-}" ]; then
   else
     export PORTER__APP__ROOT=/opt/porter/example-app
     if [ "$verb" = worker ]; then
-      echo "porter: /app holds no app, so this container serves the image's example app ($PORTER__APP__ROOT); copy yours into /app (FROM porter-worker, COPY . /app)" >&2
+      echo "porter: /app holds no app, so this container serves the image's example app ($PORTER__APP__ROOT); copy yours into /app (FROM porter-worker, COPY . /app)"
     fi
   fi
 fi
