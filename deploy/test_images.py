@@ -231,7 +231,7 @@ def check_image(image, program, worker):
     config = json.loads(podman("image", "inspect", image).stdout)[0]["Config"]
     check(not any(e.startswith("DOTNET_gcServer") for e in config.get("Env", [])), f"{image} overrides the GC mode")
     inspected = json.loads(podman("image", "inspect", image).stdout)[0]
-    check((config.get("Healthcheck") or inspected.get("HealthCheck") or {}).get("Test"), f"{image} has no HEALTHCHECK")
+    check((inspected.get("Healthcheck") or config.get("Healthcheck") or {}).get("Test"), f"{image} has no HEALTHCHECK")
     runtime_config = json.loads(sh(f"cat /opt/porter/{program}.runtimeconfig.json").stdout)
     check(runtime_config["runtimeOptions"]["configProperties"].get("System.GC.Server") is False, f"{image}: server GC")
     shipped = sh("find /opt/porter -name '*.pdb' -o -name '*.xml'").stdout.split()
