@@ -52,6 +52,8 @@ public static class NodeHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.RequestHeaderEncodingSelector = static _ => HeaderBytes.Encoding;
+            kestrel.ResponseHeaderEncodingSelector = static _ => HeaderBytes.Encoding;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize == 0 ? null : options.MaxRequestBodySize;
             kestrel.ListenForManagement(options, ListenAddress(options.ManagementListenAddress));
         });
