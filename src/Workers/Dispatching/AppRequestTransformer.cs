@@ -46,7 +46,8 @@ public class AppRequestTransformer : HttpTransformer
         }
         foreach (var name in OobRequestHeaders)
         {
-            if (headers.Remove(name)) httpContext.Features.Set(OobWorkRequested.Instance);
+            // Removed whatever it says; only "true" asks (Passenger's rule too), so "false" or an empty value never runs work.
+            if (headers.Remove(name, out var value) && OobWorkRequested.IsAsking(value)) httpContext.Features.Set(OobWorkRequested.Instance);
         }
         // Added after the app's headers are copied, next to any cookies the app sets itself.
         if (httpContext.Features.Get<StickySessionCookie>() is { } sticky) headers.Append("Set-Cookie", sticky.SetCookie);
@@ -93,4 +94,12 @@ public class AppRequestTransformer : HttpTransformer
 public sealed class OobWorkRequested
 {
     public static readonly OobWorkRequested Instance = new();
+
+    /// <summary>Whether the response header's value asks for out-of-band work: "true" in any case, nothing else.</summary>
+    public static bool IsAsking(Microsoft.Extensions.Primitives.StringValues value)
+    {
+        for (var i = 0; i < value.Count; i++)
+            if (value[i].AsSpan().Trim().Equals("true", StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
 }
