@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Porter.Contracts.Options;
 using Porter.Hosting.Edge;
+using Porter.Hosting.Management;
 using Porter.Workers.Dispatching;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -11,7 +12,7 @@ namespace Porter.Gateway.Forwarding;
 /// requests in flight from this gateway) over pooled HTTP/1.1 keep-alive connections. A request that never reached
 /// a worker (connection refused, or failed before a response byte while safe to repeat) is retried on another one.
 /// </summary>
-public sealed class WorkerForwarder(WorkerRoutes routes, IHttpForwarder forwarder, ILogger<WorkerForwarder> logger)
+public sealed class WorkerForwarder(WorkerRoutes routes, IHttpForwarder forwarder, PorterMetrics metrics, ILogger<WorkerForwarder> logger)
 {
     /// <summary>How long the Retry-After header tells clients to wait when no worker serves the app.</summary>
     public const int RetryAfterSeconds = 5;
@@ -54,7 +55,7 @@ public sealed class WorkerForwarder(WorkerRoutes routes, IHttpForwarder forwarde
                 (failed ??= []).Add(worker);
                 continue;
             }
-            if (!context.RequestAborted.IsCancellationRequested)
+            if (!ForwardingFailures.CountClientFault(context, error, metrics, logger, app.Name) && !context.RequestAborted.IsCancellationRequested)
                 logger.LogWarning("{App}: forwarding to worker {Worker} failed with {Error}: {Message}", app.Name, worker.Node, error, exception?.Message);
             await ForwardingFailures.AnswerAsync(context, error, "worker node");
             return;

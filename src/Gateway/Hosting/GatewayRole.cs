@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Porter.CacheShard.Sharding;
 using Porter.Contracts.Options;
@@ -8,6 +9,7 @@ using Porter.Gateway.Edge;
 using Porter.Gateway.Management;
 using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
+using Porter.Workers.Dispatching;
 
 namespace Porter.Gateway.Hosting;
 
@@ -19,6 +21,8 @@ public static class GatewayRole
     public static IServiceCollection AddGatewayRole(this IServiceCollection services, PorterOptions options)
     {
         services.TryAddSingleton<AppResolver>();
+        // Kestrel would reduce "Connection: keep-alive, X-Foo" to "keep-alive"; the edge must see what it lists.
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.RequestHeaderEncodingSelector = ConnectionHeaderEncoding.Selector);
         services.AddTurbocache(options.Turbocache);
         services.AddSingleton<NearCacheHits>();
         services.AddSingleton<INodeReportSource, CacheReport>();
@@ -29,11 +33,13 @@ public static class GatewayRole
         akka.WithTurbocache(hostsEntities: true, options.Turbocache);
 
     /// <summary>
-    /// The public request path: near-cache hits first, then metrics, guard, app by Host, static files, X-Forwarded-*,
-    /// turbocache, and <paramref name="forward"/> (the in-process dispatcher on a standalone node, a worker node on a gateway).
+    /// The public request path: hop-by-hop headers removed, near-cache hits, then metrics, guard, app by Host, static
+    /// files, X-Forwarded-* (and the client's copies of private headers dropped), turbocache, and <paramref name="forward"/>
+    /// (the in-process dispatcher on a standalone node, a worker node on a gateway).
     /// </summary>
     public static void UseGatewayPipeline(this WebApplication app, Func<HttpContext, AppOptions, Task> forward)
     {
+        app.UseMiddleware<HopByHopHeadersMiddleware>();
         app.UseMiddleware<NearHitMiddleware>();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseMiddleware<RequestGuardMiddleware>();

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
+using Porter.Hosting.Edge;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Porter.Workers.Dispatching;
@@ -21,15 +22,9 @@ public class AppRequestTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         // Apps (multitenant ones especially) need the host the client asked for, not 127.0.0.1:PORT.
         proxyRequest.Headers.Host = httpContext.Request.Host.Value;
-        var connection = httpContext.Request.Headers.Connection;
-        if (connection.Count > 0)
-        {
-            foreach (var name in ConnectionListedHeaders(connection))
-            {
-                proxyRequest.Headers.Remove(name);
-                proxyRequest.Content?.Headers.Remove(name);
-            }
-        }
+        // The target as the client sent it (the edge already refused climbing paths): the app answers what the cache keys on.
+        if (RequestTarget.ForwardUri(httpContext, destinationPrefix) is { } target) proxyRequest.RequestUri = target;
+        // Hop-by-hop request headers, Connection-listed ones included, are gone already: the edge removed them first.
         httpContext.Features.Get<IUpstreamResponseHook>()?.OnRequest(httpContext, proxyRequest);
     }
 
@@ -39,11 +34,8 @@ public class AppRequestTransformer : HttpTransformer
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         var headers = httpContext.Response.Headers;
         // The non-validated view reads the raw lines: the typed Connection collection would parse (and lock) per response.
-        if (proxyResponse is not null && proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection)
-            && HasListedHeaders(connection))
-        {
-            foreach (var name in ConnectionListedHeaders(connection)) headers.Remove(name);
-        }
+        if (proxyResponse is not null && proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection))
+            HopByHopHeaders.RemoveListedFromResponse(headers, connection);
         foreach (var name in OobRequestHeaders)
         {
             // Removed whatever it says; only "true" asks (Passenger's rule too), so "false" or an empty value never runs work.
@@ -55,38 +47,6 @@ public class AppRequestTransformer : HttpTransformer
         if (proceed && proxyResponse is not null && httpContext.Features.Get<IUpstreamResponseHook>() is { } hook)
             return hook.OnResponse(httpContext, proxyResponse);
         return proceed;
-    }
-
-    /// <summary>False for the usual "keep-alive" or "close" alone: nothing to remove, and nothing to split or allocate.</summary>
-    private static bool HasListedHeaders(HeaderStringValues values)
-    {
-        foreach (var value in values)
-        {
-            var token = value.AsSpan().Trim();
-            if (!token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) && !token.Equals("close", StringComparison.OrdinalIgnoreCase))
-                return true;
-        }
-        return false;
-    }
-
-    /// <summary>
-    /// Headers named in a Connection header are hop-by-hop too (RFC 9110 §7.6.1); YARP drops only the fixed list.
-    /// Upgrade stays: YARP handles upgrades itself and needs it.
-    /// </summary>
-    private static IEnumerable<string> ConnectionListedHeaders(IEnumerable<string?> connectionValues)
-    {
-        foreach (var value in connectionValues)
-        {
-            if (value is null) continue;
-            foreach (var token in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                if (token.Equals("close", StringComparison.OrdinalIgnoreCase)
-                    || token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
-                    || token.Equals("upgrade", StringComparison.OrdinalIgnoreCase))
-                    continue;
-                yield return token;
-            }
-        }
     }
 }
 
