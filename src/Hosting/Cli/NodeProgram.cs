@@ -43,7 +43,16 @@ public static class NodeProgram
         if (options.Management.Port > 0 && PortInUse(options.Hostname, options.Management.Port))
             return Fail($"cannot listen on {options.Hostname}:{options.Management.Port} for the management API: the address is already in use (--management-port)", ExitFailure);
 
-        var app = build(options);
+        WebApplication app;
+        try
+        {
+            app = build(options);
+        }
+        catch (UsageException e)
+        {
+            // What only a node kind checks (a gateway's or worker's cluster secret).
+            return Fail(e.Message, ExitUsage);
+        }
         try
         {
             await app.StartAsync();

@@ -13,8 +13,9 @@ namespace Porter.Workers.Hosting;
 
 /// <summary>
 /// The composition root of a worker-only node (<c>porter-worker worker</c>): app pools, and an internal HTTP
-/// listener on the node's own address that gateways forward to. It runs the same dispatcher as a standalone node;
-/// the gateway already resolved the app, cached, and set X-Forwarded-*.
+/// listener on the node's own address that gateways forward to. Only requests a gateway of the cluster signed get
+/// through it; it runs the same dispatcher as a standalone node, and the gateway already guarded the request,
+/// resolved the app, cached, and set X-Forwarded-*.
 /// </summary>
 public static class WorkerHost
 {
@@ -22,11 +23,14 @@ public static class WorkerHost
 
     public static WebApplication Build(PorterOptions options)
     {
+        // First: a worker that cannot authenticate its gateways must not start (one line, exit code 2).
+        var credentials = new GatewayCredentials(options, TimeProvider.System);
         var builder = NodeHost.CreateBuilder(options);
         // Gateways reach this listener on the pod address, like remoting and management.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.Hostname), options.Port));
         builder.Services.AddWorkerRole();
         builder.Services.AddSingleton<WorkerEndpoint>();
+        builder.Services.AddSingleton(credentials);
 
         builder.Services.AddAkka(NodeHost.ActorSystemName, (akka, _) => akka
             .WithPorterNode(options, Roles)
@@ -34,6 +38,8 @@ public static class WorkerHost
 
         var app = builder.Build();
         app.UseManagement(OobApi.MapOobApi);
+        credentials.LogDevelopmentSecret(app.Logger);
+        app.UseMiddleware<GatewayAuthenticationMiddleware>();
         app.UseMiddleware<AppResolutionMiddleware>(true);
         app.UseMiddleware<AppStaticFilesMiddleware>();
         var dispatcher = app.Services.GetRequiredService<AppDispatcher>();
