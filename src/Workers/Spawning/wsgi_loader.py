@@ -530,6 +530,8 @@ class PorterServer(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer
 
 def is_oob_path(path):
     # Every spelling an app's router might take for the OOB path: any case, repeated slashes.
+    if ".porter" not in path.lower():
+        return False
     return "/" + "/".join(p for p in path.split("/") if p).lower() == OOB_PATH
 
 

@@ -240,6 +240,13 @@ public sealed class EdgeHardeningTests(EdgeFixture fixture) : IClassFixture<Edge
     }
 
     [Fact]
+    public async Task An_absolute_form_target_reaches_the_app_as_its_raw_path_and_query()
+    {
+        var echo = await EchoRawAsync("http://edge.example/echo-request/a%2Fx%u0041?q=%2F");
+        Assert.Equal("/echo-request/a%2Fx%u0041?q=%2F", echo.GetProperty("url").GetString());
+    }
+
+    [Fact]
     public async Task Targets_the_app_tells_apart_never_share_a_cache_entry()
     {
         var query = "?t=" + Guid.NewGuid().ToString("N")[..8] + "&h=" + Uri.EscapeDataString("Cache-Control:public, max-age=60");
