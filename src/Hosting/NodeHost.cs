@@ -11,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
 using Porter.Hosting.Discovery;
+using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
 using Porter.Hosting.Persistence;
 
@@ -50,6 +51,9 @@ public static class NodeHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // One char per byte for every header, and a Connection value Kestrel would otherwise cut short (the edge must see what it lists).
+            kestrel.RequestHeaderEncodingSelector = ConnectionHeaderEncoding.Selector;
+            kestrel.ResponseHeaderEncodingSelector = static _ => HeaderBytes.Encoding;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize == 0 ? null : options.MaxRequestBodySize;
             kestrel.ListenForManagement(options, ListenAddress(options.Hostname));
         });

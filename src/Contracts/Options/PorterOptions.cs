@@ -16,7 +16,7 @@ public sealed class PorterOptions
     /// <summary>Default environment for apps that do not set one.</summary>
     public string Environment { get; set; } = "production";
 
-    /// <summary>Where the node keeps its journal and PID records; default APP_DIR/tmp/porter.</summary>
+    /// <summary>Where the node keeps its journal and PID records; default APP_DIR/tmp/porter/ROLE-HOSTNAME-PORT (one per node identity); locked while the node runs.</summary>
     public string? DataDir { get; set; }
 
     /// <summary>Peers whose X-Forwarded-* headers are trusted (IP addresses).</summary>

@@ -61,6 +61,7 @@ public sealed class TurbocacheMiddleware
                 return FetchAsync(context, policy, evaluation, KeyOf(context, policy), FetchMode.StoreIfStorable, null, null, CacheStatus.Bypass);
             case RequestDisposition.NoStore:
                 policy.Counters.RecordBypass();
+                policy.Counters.RecordRefusal(evaluation.Refusal);
                 SetCacheStatus(context, CacheStatus.Bypass);
                 return _next(context);
             case RequestDisposition.Invalidate:
@@ -170,7 +171,7 @@ public sealed class TurbocacheMiddleware
         entry is not null && entry.CanServeStaleIfError(now) ? entry : null;
 
     /// <summary>Forwards to the app with a <see cref="CacheExchange"/> watching the answer, then stores or releases the key.</summary>
-    private async Task FetchAsync(HttpContext context, AppCachePolicy policy, RequestEvaluation evaluation, CacheKey key,
+    internal async Task FetchAsync(HttpContext context, AppCachePolicy policy, RequestEvaluation evaluation, CacheKey key,
         FetchMode mode, CachedResponse? revalidating, CachedResponse? staleIfError, string cacheStatus)
     {
         var exchange = new CacheExchange(this, context, policy, evaluation, key, mode, revalidating, staleIfError, cacheStatus,

@@ -1,6 +1,5 @@
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Porter.CacheShard.Sharding;
 using Porter.Contracts.Options;
@@ -9,7 +8,6 @@ using Porter.Gateway.Edge;
 using Porter.Gateway.Management;
 using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
-using Porter.Workers.Dispatching;
 
 namespace Porter.Gateway.Hosting;
 
@@ -21,8 +19,6 @@ public static class GatewayRole
     public static IServiceCollection AddGatewayRole(this IServiceCollection services, PorterOptions options)
     {
         services.TryAddSingleton<AppResolver>();
-        // Kestrel would reduce "Connection: keep-alive, X-Foo" to "keep-alive"; the edge must see what it lists.
-        services.Configure<KestrelServerOptions>(kestrel => kestrel.RequestHeaderEncodingSelector = ConnectionHeaderEncoding.Selector);
         services.AddTurbocache(options.Turbocache);
         services.AddSingleton<NearCacheHits>();
         services.AddSingleton<INodeReportSource, CacheReport>();

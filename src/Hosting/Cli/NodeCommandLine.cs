@@ -17,7 +17,7 @@ public sealed class NodeCommandLine
         new("--port", "Port", Scope.Node, Help: "public HTTP port (default 3000)"),
         new("--address", "Address", Scope.Node, Help: "address to bind (default 127.0.0.1)"),
         new("--environment", "Environment", Scope.Both, Help: "production (default), development, staging..."),
-        new("--data-dir", "DataDir", Scope.Node, Help: "journal and PID records (default APP_DIR/tmp/porter)"),
+        new("--data-dir", "DataDir", Scope.Node, Help: "journal and PID records (default APP_DIR/tmp/porter/ROLE-HOSTNAME-PORT)"),
         new("--trusted-proxies", "TrustedProxies", Scope.Node, IsList: true, Help: "comma-separated peers whose X-Forwarded-* are kept"),
         new("--max-pool-size", "MaxPoolSize", Scope.Node, Help: "most app processes on this node, all apps together (default 6)"),
         new("--memory-check-interval", "MemoryCheckInterval", Scope.Node, Help: "seconds between max-memory checks (default 5)"),
@@ -40,6 +40,7 @@ public sealed class NodeCommandLine
         new("--oob-scope", "Oob:Scope", Scope.Node, Help: "cluster (default: one limit for every app) or app (a limit per app)"),
         new("--oob-work-timeout", "Oob:WorkTimeout", Scope.Node, Help: "hh:mm:ss an app may take for its out-of-band work (default 00:01:00)"),
         new("--oob-lease-time", "Oob:LeaseTime", Scope.Node, Help: "hh:mm:ss before an unreleased OOB token is reclaimed (default 00:02:00)"),
+        new("--oob-token-wait-timeout", "Oob:TokenWaitTimeout", Scope.Node, Help: "seconds a process keeps serving while it waits for its OOB token; then the run is dropped (default 30)"),
         new("--app-name", "Name", Scope.App, Help: "app name (default: the app folder's name)"),
         new("--app-type", "AppType", Scope.App, Help: "node | python | dotnet | command (default: detected)"),
         new("--app-start-command", "AppStartCommand", Scope.App, Help: "command that starts the app; it listens on $PORT"),
@@ -62,6 +63,9 @@ public sealed class NodeCommandLine
         new("--disable-turbocaching", "DisableTurbocaching", Scope.App, IsSwitch: true, Help: "turn the response cache off"),
     ];
 
+    /// <summary>The node verb the arguments came with (<c>start</c>, <c>gateway</c>, <c>worker</c>).</summary>
+    public string Verb { get; private set; } = "start";
+
     /// <summary>The app folder given as the positional argument, if any.</summary>
     public string? AppDir { get; private set; }
 
@@ -77,7 +81,7 @@ public sealed class NodeCommandLine
     /// <summary>Parses the arguments after the verb; throws <see cref="UsageException"/> on anything unknown or incomplete.</summary>
     public static NodeCommandLine Parse(IReadOnlyList<string> args, string verb = "start")
     {
-        var result = new NodeCommandLine();
+        var result = new NodeCommandLine { Verb = verb };
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];

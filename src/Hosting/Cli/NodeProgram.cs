@@ -8,7 +8,7 @@ namespace Porter.Hosting.Cli;
 
 /// <summary>
 /// Runs one node verb (<c>start</c>, <c>gateway</c>, <c>worker</c>): parse the flags, load and check the options,
-/// refuse ports already taken, start the node and serve until SIGTERM or Ctrl-C.
+/// refuse ports already taken and a data dir another node holds, start the node and serve until SIGTERM or Ctrl-C.
 /// </summary>
 public static class NodeProgram
 {
@@ -42,6 +42,20 @@ public static class NodeProgram
             return Fail($"cannot listen on {options.Address}:{options.Port}: the address is already in use", ExitFailure);
         if (options.Management.Port > 0 && PortInUse(options.Hostname, options.Management.Port))
             return Fail($"cannot listen on {options.Hostname}:{options.Management.Port} for the management API: the address is already in use (--management-port)", ExitFailure);
+        DataDirLock dataDirLock;
+        try
+        {
+            dataDirLock = DataDirLock.Acquire(options.DataDir!);
+        }
+        catch (DataDirLock.InUseException e)
+        {
+            return Fail(e.Message, ExitFailure);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail($"cannot use the data dir {options.DataDir}: {e.Message} (--data-dir)", ExitFailure);
+        }
+        using var heldForTheNodesLife = dataDirLock;
 
         WebApplication app;
         try

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Porter.Contracts.Options;
@@ -19,6 +20,7 @@ public static class PorterOptionsLoader
     /// </param>
     public static PorterOptions Load(NodeCommandLine commandLine, Action<AppOptions>? checkApp)
     {
+        var role = commandLine.Verb == "start" ? "standalone" : commandLine.Verb;
         var builder = new ConfigurationBuilder();
         string? configDir = null;
         if (commandLine.ConfigFile is { } file)
@@ -60,7 +62,7 @@ public static class PorterOptionsLoader
             Bind(overrides, app, "command line");
             app.Root = Path.GetFullPath(Path.Combine(baseDir, app.Root));
         }
-        Validate(options, baseDir, checkApp);
+        Validate(options, baseDir, checkApp, role);
         return options;
     }
 
@@ -79,7 +81,7 @@ public static class PorterOptionsLoader
         }
     }
 
-    private static void Validate(PorterOptions options, string baseDir, Action<AppOptions>? checkApp)
+    private static void Validate(PorterOptions options, string baseDir, Action<AppOptions>? checkApp, string role)
     {
         Require(options.Port is >= 0 and <= 65535, $"--port must be between 1 and 65535, not {options.Port}");
         Require(options.Address is "localhost" or "*" || IPAddress.TryParse(options.Address, out _),
@@ -106,6 +108,9 @@ public static class PorterOptionsLoader
             $"Discovery:Method {options.Discovery.Method} needs a fixed --management-port: other nodes probe it for seed nodes");
         if (options.Turbocache.Validate() is [var cacheError, ..]) throw new UsageException(cacheError);
         if (options.Oob.Validate() is [var oobError, ..]) throw new UsageException(oobError);
+        // A granted process may drain for up to the grace before its work starts, and holds its token meanwhile.
+        Require(options.Oob.WorkTimeout + TimeSpan.FromSeconds(options.ShutdownGrace) < options.Oob.LeaseTime,
+            $"--oob-lease-time ({options.Oob.LeaseTime}) must be longer than --oob-work-timeout ({options.Oob.WorkTimeout}) plus --shutdown-grace ({options.ShutdownGrace} s): a process holds its token while it drains");
         Require(options.MemoryCheckInterval > 0, "--memory-check-interval must be positive");
         Require(options.CrashLoopCrashes >= 1, $"--crash-loop-crashes must be at least 1, not {options.CrashLoopCrashes}");
         Require(options.CrashLoopWindow > 0, "--crash-loop-window must be positive");
@@ -150,8 +155,16 @@ public static class PorterOptionsLoader
         }
         options.DataDir = Path.GetFullPath(options.DataDir is { } dir
             ? Path.Combine(baseDir, dir)
-            : Path.Combine(options.Apps.Count == 1 ? options.Apps[0].Root : baseDir, "tmp", "porter"));
+            : Path.Combine(options.Apps.Count == 1 ? options.Apps[0].Root : baseDir, "tmp", "porter", NodeIdentity(role, options)));
     }
+
+    /// <summary>
+    /// The default data dir's last part: role, hostname and port, which no two nodes on one host share (they could not both
+    /// listen), so nodes started on one app folder never share PID records or a journal. Stable across restarts, so a node
+    /// restarted after a hard kill finds its own orphans.
+    /// </summary>
+    public static string NodeIdentity(string role, PorterOptions options) =>
+        string.Create(CultureInfo.InvariantCulture, $"{role}-{options.Hostname}-{options.Port}");
 
     private static void ValidatePersistence(PersistenceOptions persistence)
     {

@@ -36,14 +36,26 @@ public sealed class LoopbackCluster : IAsyncDisposable
     /// <summary>The akka.tcp address of the node on <paramref name="address"/>.</summary>
     public string NodeAddress(string address) => $"akka.tcp://porter@{address}:{RemotingPort}";
 
+    /// <summary>The worker hosting the worker role's singletons (the OOB coordinator): the oldest Up worker, as the gateway sees it.</summary>
+    public async Task<PorterProcess> OldestWorkerAsync()
+    {
+        using var response = await Gateway.Management.GetAsync("/cluster/members");
+        var oldest = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement
+            .GetProperty("oldestPerRole").GetProperty("worker").GetString();
+        return Workers.Single(w => NodeAddress(w.Address) == oldest);
+    }
+
     private static readonly string[] Addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"];
 
     /// <summary>
     /// Starts <paramref name="gateways"/> gateways and <paramref name="workers"/> workers serving testapp, and waits
     /// until they are all Up and the first gateway routes to every worker. The turbocache is off unless
-    /// <paramref name="turbocache"/>, so every request reaches a worker. <paramref name="nodeArgs"/> go to every node.
+    /// <paramref name="turbocache"/>, so every request reaches a worker. Workers get <paramref name="workerArgs"/> after
+    /// their own and <paramref name="workerEnvironment"/> (their app processes inherit it); <paramref name="nodeArgs"/>
+    /// go to every node.
     /// </summary>
-    public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false, string[]? nodeArgs = null)
+    public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false,
+        IReadOnlyList<string>? workerArgs = null, IDictionary<string, string>? workerEnvironment = null, IReadOnlyList<string>? nodeArgs = null)
     {
         var used = Addresses.Take(gateways + workers).ToArray();
         var cluster = new LoopbackCluster(gateways, Repo.FreePortOnAll(used), Repo.FreePortOnAll(used), Repo.FreePortOnAll(used));
@@ -56,8 +68,9 @@ public sealed class LoopbackCluster : IAsyncDisposable
                 address: used[0], port: cluster.Port, managementPort: cluster.ManagementPort));
             var starting = used.Skip(1).Select((address, i) => PorterProcess.StartNodeAsync(
                 i + 1 < gateways ? PorterProcess.NodeKind.Gateway : PorterProcess.NodeKind.Worker,
-                i + 1 < gateways ? App() : App("--min-instances", "2"),
-                waitForApp: false, address: address, port: cluster.Port, managementPort: cluster.ManagementPort));
+                i + 1 < gateways ? App() : App(["--min-instances", "2", .. workerArgs ?? []]),
+                waitForApp: false, environment: i + 1 < gateways ? null : workerEnvironment,
+                address: address, port: cluster.Port, managementPort: cluster.ManagementPort));
             cluster._nodes.AddRange(await Task.WhenAll(starting));
             await cluster.WaitForUpMembersAsync(gateways + workers);
             await Poll.UntilAsync(async () =>
@@ -118,7 +131,8 @@ public sealed class LoopbackCluster : IAsyncDisposable
 /// </summary>
 public sealed class LoadLoop : IAsyncDisposable
 {
-    public sealed record Outcome(int Status, string Body, string? Error);
+    /// <param name="Elapsed">From sending the request until its whole answer (or its error) arrived.</param>
+    public sealed record Outcome(int Status, string Body, string? Error, TimeSpan Elapsed);
 
     private readonly CancellationTokenSource _stop;
     private readonly Task _running;
@@ -133,14 +147,16 @@ public sealed class LoadLoop : IAsyncDisposable
             while (!_stop.IsCancellationRequested && Interlocked.Decrement(ref remaining) >= 0)
             {
                 Outcome outcome;
+                var sent = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     using var response = await client.GetAsync(path);
-                    outcome = new Outcome((int)response.StatusCode, await response.Content.ReadAsStringAsync(), null);
+                    var body = await response.Content.ReadAsStringAsync();
+                    outcome = new Outcome((int)response.StatusCode, body, null, System.Diagnostics.Stopwatch.GetElapsedTime(sent));
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
                 {
-                    outcome = new Outcome(0, "", e.Message);
+                    outcome = new Outcome(0, "", e.Message, System.Diagnostics.Stopwatch.GetElapsedTime(sent));
                 }
                 lock (_outcomes) _outcomes.Add(outcome);
             }

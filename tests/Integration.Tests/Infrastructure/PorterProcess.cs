@@ -68,11 +68,12 @@ public sealed partial class PorterProcess : IAsyncDisposable
     /// Starts a node of the given kind. Port, management port and data dir are added unless the arguments set them;
     /// on <paramref name="address"/> other than 127.0.0.1 the node binds its public (or internal) port, management
     /// port and remoting there, as a pod with its own IP would. With <paramref name="settingsFromEnvironmentOnly"/> none
-    /// of those flags is added: the node reads them from <paramref name="environment"/> as a pod does.
+    /// of those flags is added: the node reads them from <paramref name="environment"/> as a pod does. Without
+    /// <paramref name="passDataDir"/> the node picks its default data dir, which <paramref name="dataDir"/> then names.
     /// </summary>
     public static async Task<PorterProcess> StartNodeAsync(NodeKind kind, IEnumerable<string> args, bool waitForApp = true,
         IDictionary<string, string>? environment = null, string? dataDir = null, string address = "127.0.0.1",
-        int? port = null, int? managementPort = null, bool settingsFromEnvironmentOnly = false)
+        int? port = null, int? managementPort = null, bool settingsFromEnvironmentOnly = false, bool passDataDir = true)
     {
         args = args.ToArray();
         port ??= Repo.FreePort();
@@ -93,8 +94,11 @@ public sealed partial class PorterProcess : IAsyncDisposable
         {
             psi.ArgumentList.Add("--port");
             psi.ArgumentList.Add(Text(port.Value));
-            psi.ArgumentList.Add("--data-dir");
-            psi.ArgumentList.Add(dataDir);
+            if (passDataDir)
+            {
+                psi.ArgumentList.Add("--data-dir");
+                psi.ArgumentList.Add(dataDir);
+            }
             if (!args.Contains("--management-port"))
             {
                 psi.ArgumentList.Add("--management-port");

@@ -73,6 +73,34 @@ public static class RawHttp
     /// <summary>The body of a response read by <see cref="ExchangeAsync(int, string, TimeSpan?)"/> (after the blank line).</summary>
     public static string BodyOf(string response) => response[(response.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
 
+    /// <summary>
+    /// Sends a request written one byte per char (Latin-1, so bytes 0x80-0xFF can be written) and reads every byte
+    /// until the server closes the connection (send <c>Connection: close</c>).
+    /// </summary>
+    public static async Task<byte[]> ExchangeAsync(string address, int port, string latin1Request, TimeSpan? timeout = null)
+    {
+        using var client = new TcpClient();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        await client.ConnectAsync(address, port, cts.Token);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.Latin1.GetBytes(latin1Request), cts.Token);
+        var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cts.Token);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Whether <paramref name="response"/> holds the bytes of <paramref name="latin1"/> (one byte per char).</summary>
+    public static bool Contains(byte[] response, string latin1) => response.AsSpan().IndexOf(Encoding.Latin1.GetBytes(latin1)) >= 0;
+
+    /// <summary>The body after the header block, as UTF-8 text.</summary>
+    public static string BodyOf(byte[] response)
+    {
+        int end = response.AsSpan().IndexOf("\r\n\r\n"u8);
+        return end < 0 ? "" : Encoding.UTF8.GetString(response.AsSpan(end + 4));
+    }
+
+    public static int StatusOf(byte[] response) => StatusOf(Encoding.Latin1.GetString(response));
+
     public static int StatusOf(string response) =>
         int.Parse(response.Split(' ', 3)[1], System.Globalization.CultureInfo.InvariantCulture);
 }

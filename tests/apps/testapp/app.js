@@ -58,6 +58,21 @@ function sendJson(res, status, value, headers = {}) {
   res.end(body);
 }
 
+// Every "Name:Value" of the query parameter `param`, as lower-case name -> { name, values }; the bad one as a string.
+function headerParams(url, param) {
+  const headers = new Map();
+  for (const h of url.searchParams.getAll(param)) {
+    const colon = h.indexOf(':');
+    if (colon <= 0) return h;
+    const name = h.slice(0, colon).trim();
+    const value = h.slice(colon + 1).trim();
+    const entry = headers.get(name.toLowerCase()) ?? { name, values: [] };
+    entry.values.push(value);
+    headers.set(name.toLowerCase(), entry);
+  }
+  return headers;
+}
+
 function intParam(url, name, fallback) {
   const raw = url.searchParams.get(name);
   if (raw === null || raw === '') return fallback;
@@ -93,15 +108,11 @@ const routes = {
       sendText(res, 400, 'status must be an integer from 200 to 599\n');
       return;
     }
-    const headers = new Map(); // lower-case name -> { name, values }
-    for (const h of url.searchParams.getAll('h')) {
-      const colon = h.indexOf(':');
-      if (colon <= 0) { sendText(res, 400, `h must be Name:Value, got ${JSON.stringify(h)}\n`); return; }
-      const name = h.slice(0, colon).trim();
-      const value = h.slice(colon + 1).trim();
-      const entry = headers.get(name.toLowerCase()) ?? { name, values: [] };
-      entry.values.push(value);
-      headers.set(name.toLowerCase(), entry);
+    const headers = headerParams(url, 'h');
+    const headers304 = headerParams(url, 'h304'); // sent instead on a 304: a misbehaving origin's changed ETag, a Set-Cookie
+    if (typeof headers === 'string' || typeof headers304 === 'string') {
+      sendText(res, 400, `h and h304 must be Name:Value, got ${JSON.stringify(typeof headers === 'string' ? headers : headers304)}\n`);
+      return;
     }
     const template = url.searchParams.has('body') ? url.searchParams.get('body') : 'hit {hit} pid {pid}\n';
     const body = Buffer.from(template
@@ -120,7 +131,10 @@ const routes = {
       // A request whose If-None-Match names this response's ETag gets 304, as a real origin would.
       const etag = res.getHeader('etag');
       const inm = req.headers['if-none-match'];
-      if (etag && inm && status === 200 && inm.split(',').map(t => t.trim()).includes(String(etag))) status = 304;
+      if (etag && inm && status === 200 && inm.split(',').map(t => t.trim()).includes(String(etag))) {
+        status = 304;
+        for (const { name, values } of headers304.values()) res.setHeader(name, values.length === 1 ? values[0] : values);
+      }
       const bodyless = status === 204 || status === 304; // these never carry a body or an implied length
       if (!bodyless && !headers.has('content-length') && !headers.has('transfer-encoding')) res.setHeader('Content-Length', body.length);
       res.writeHead(status);

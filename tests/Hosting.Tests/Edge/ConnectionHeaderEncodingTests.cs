@@ -1,6 +1,6 @@
-using Porter.Workers.Dispatching;
+using Porter.Hosting.Edge;
 
-namespace Porter.Workers.Tests.Dispatching;
+namespace Porter.Hosting.Tests.Edge;
 
 public sealed class ConnectionHeaderEncodingTests
 {
@@ -18,12 +18,13 @@ public sealed class ConnectionHeaderEncodingTests
         Assert.Equal(kept, ConnectionHeaderEncoding.Rewrite(received));
 
     [Fact]
-    public void Decodes_through_the_span_path_kestrel_uses_and_refuses_what_kestrel_refuses()
+    public void Decodes_through_the_span_path_kestrel_uses_one_char_per_byte_like_every_header()
     {
         Assert.Equal("close, X-Foo, keep-alive", ConnectionHeaderEncoding.Instance.GetString("close, X-Foo"u8));
-        Assert.Throws<System.Text.DecoderFallbackException>(() => ConnectionHeaderEncoding.Instance.GetString([0x63, 0xE9]));
+        // One char per byte, as every other header (obs-text passes); NUL is refused, as Kestrel refuses it.
+        Assert.Equal("c\u00e9", ConnectionHeaderEncoding.Instance.GetString([0x63, 0xE9]));
         Assert.Throws<System.Text.DecoderFallbackException>(() => ConnectionHeaderEncoding.Instance.GetString([0x63, 0x00]));
         Assert.Same(ConnectionHeaderEncoding.Instance, ConnectionHeaderEncoding.Selector("connection"));
-        Assert.Null(ConnectionHeaderEncoding.Selector("Cookie"));
+        Assert.Same(HeaderBytes.Encoding, ConnectionHeaderEncoding.Selector("Cookie"));
     }
 }

@@ -1,16 +1,16 @@
 using System.Text;
 
-namespace Porter.Workers.Dispatching;
+namespace Porter.Hosting.Edge;
 
 /// <summary>
-/// Kestrel's request-header decoding for the Connection header (<see cref="Selector"/>), working around Kestrel
-/// itself: when a Connection value carries exactly one of keep-alive, close or upgrade, Kestrel replaces the whole
+/// Kestrel's request-header decoding (<see cref="Selector"/>): <see cref="HeaderBytes"/> (one char per byte) for every
+/// header, and for the Connection header a work-around for Kestrel itself: when a Connection value carries exactly one of keep-alive, close or upgrade, Kestrel replaces the whole
 /// value with that token (HttpHeaders.ParseConnection interns it), so "keep-alive, X-Foo" reaches the pipeline as
 /// "keep-alive" and nobody can tell that X-Foo is hop-by-hop. This decodes the value as Kestrel would (ASCII) and, when
 /// it names other headers beside exactly one such option, changes it so Kestrel keeps it without changing what the
 /// option means: "keep-alive" is added beside close (close still wins) or upgrade (HTTP/1.1's default anyway), and a
 /// lone keep-alive is dropped (HTTP/1.1's default; only an HTTP/1.0 client notices, its connection then closes after
-/// the response). <see cref="HopByHopHeaders"/> then removes every header the value lists.
+/// the response). The edge (HopByHopHeaders) then removes every header the value lists.
 /// </summary>
 public sealed class ConnectionHeaderEncoding : Encoding
 {
@@ -18,9 +18,9 @@ public sealed class ConnectionHeaderEncoding : Encoding
 
     private const string KeepAlive = "keep-alive";
 
-    /// <summary>For KestrelServerOptions.RequestHeaderEncodingSelector: this encoding for Connection, Kestrel's default for the rest.</summary>
-    public static Encoding? Selector(string headerName) =>
-        headerName.Equals("Connection", StringComparison.OrdinalIgnoreCase) ? Instance : null;
+    /// <summary>For KestrelServerOptions.RequestHeaderEncodingSelector: this encoding for Connection, <see cref="HeaderBytes"/> for the rest.</summary>
+    public static Encoding Selector(string headerName) =>
+        headerName.Equals("Connection", StringComparison.OrdinalIgnoreCase) ? Instance : HeaderBytes.Encoding;
 
     /// <summary>The value Kestrel gets for a Connection header received as <paramref name="value"/>.</summary>
     public static string Rewrite(string value)
@@ -47,10 +47,9 @@ public sealed class ConnectionHeaderEncoding : Encoding
 
     private static string Decode(ReadOnlySpan<byte> bytes)
     {
-        // As strict as Kestrel's own header decoding: ASCII only, no NUL (Kestrel answers 400 to the exception).
-        foreach (var b in bytes)
-            if (b is 0 or > 0x7F) throw new DecoderFallbackException("Connection header values must be ASCII without NUL characters");
-        return Rewrite(Latin1.GetString(bytes));
+        // As Kestrel decodes every other header here (one char per byte), and as strict about NUL (it answers 400 to this).
+        if (bytes.Contains((byte)0)) throw new DecoderFallbackException("Connection header values must not contain NUL");
+        return Rewrite(HeaderBytes.Encoding.GetString(bytes));
     }
 
     public override string GetString(byte[] bytes, int index, int count) => Decode(bytes.AsSpan(index, count));
@@ -69,11 +68,11 @@ public sealed class ConnectionHeaderEncoding : Encoding
         return text.Length;
     }
 
-    // Encoding is never asked of a request header decoder; ASCII keeps the type complete.
-    public override int GetByteCount(char[] chars, int index, int count) => ASCII.GetByteCount(chars, index, count);
+    // Encoding is never asked of a request header decoder; one byte per char keeps the type complete.
+    public override int GetByteCount(char[] chars, int index, int count) => HeaderBytes.Encoding.GetByteCount(chars, index, count);
 
     public override int GetBytes(char[] chars, int charIndex, int charCount, byte[] bytes, int byteIndex) =>
-        ASCII.GetBytes(chars, charIndex, charCount, bytes, byteIndex);
+        HeaderBytes.Encoding.GetBytes(chars, charIndex, charCount, bytes, byteIndex);
 
     public override int GetMaxByteCount(int charCount) => charCount;
 
