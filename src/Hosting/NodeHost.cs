@@ -45,6 +45,8 @@ public static class NodeHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // Off entirely: while this category is enabled at any level, ASP.NET starts an Activity for every request.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // Health routes log changes of status themselves (HealthTransitions), not every unhealthy probe.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         // The dispatcher and the worker forwarder log forwarding failures themselves, in one line with app and target.
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
 
@@ -55,7 +57,7 @@ public static class NodeHost
             kestrel.RequestHeaderEncodingSelector = ConnectionHeaderEncoding.Selector;
             kestrel.ResponseHeaderEncodingSelector = static _ => HeaderBytes.Encoding;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize == 0 ? null : options.MaxRequestBodySize;
-            kestrel.ListenForManagement(options, ListenAddress(options.Hostname));
+            kestrel.ListenForManagement(options, ListenAddress(options.ManagementListenAddress));
         });
         // Read each request straight into a pooled buffer instead of a zero-byte read first: one receive call fewer per
         // request (+4% uncacheable, +9% hits in an interleaved A/B), for a 4 KB block held by each idle keep-alive

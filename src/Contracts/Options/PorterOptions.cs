@@ -10,8 +10,11 @@ public sealed class PorterOptions
     /// <summary>Public HTTP port of the gateway.</summary>
     public int Port { get; set; } = 3000;
 
-    /// <summary>Address the gateway binds to.</summary>
-    public string Address { get; set; } = "127.0.0.1";
+    /// <summary>
+    /// Address the node's HTTP listener binds (the public one, or a worker's internal one); null means the node's own
+    /// <see cref="Hostname"/>, so nodes sharing one host network each keep to their address (<see cref="HttpListenAddress"/>).
+    /// </summary>
+    public string? Address { get; set; }
 
     /// <summary>Default environment for apps that do not set one.</summary>
     public string Environment { get; set; } = "production";
@@ -43,7 +46,7 @@ public sealed class PorterOptions
     /// <summary>Largest request body accepted, in bytes (413 above it); 0 means unlimited.</summary>
     public long MaxRequestBodySize { get; set; } = 1L << 30;
 
-    /// <summary>Address other cluster members reach this node's remoting on.</summary>
+    /// <summary>Address other cluster members reach this node on (remoting, a worker's endpoint); its listeners bind it unless told otherwise.</summary>
     public string Hostname { get; set; } = "127.0.0.1";
 
     /// <summary>Akka remoting port; 0 lets the OS choose (fine for a cluster of one).</summary>
@@ -84,6 +87,12 @@ public sealed class PorterOptions
 
     /// <summary>The single app served when no <see cref="Apps"/> list is given (APP_DIR on the command line).</summary>
     public AppOptions? App { get; set; }
+
+    /// <summary>Address the HTTP listener binds: <see cref="Address"/>, by default <see cref="Hostname"/>.</summary>
+    public string HttpListenAddress => Address ?? Hostname;
+
+    /// <summary>Address the management listener binds: <see cref="ManagementOptions.Address"/>, by default <see cref="Hostname"/>.</summary>
+    public string ManagementListenAddress => Management.Address ?? Hostname;
 
     public bool IsDevelopment(AppOptions app) =>
         string.Equals(app.Environment ?? Environment, "development", StringComparison.OrdinalIgnoreCase);

@@ -19,7 +19,7 @@ public static class GatewayHost
         // First: a gateway that cannot sign what it forwards to workers must not start (one line, exit code 2).
         var credentials = new GatewayCredentials(options, TimeProvider.System);
         var builder = NodeHost.CreateBuilder(options);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.Address), options.Port));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.HttpListenAddress), options.Port));
         builder.Services.AddGatewayRole(options);
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<WorkerRoutes>();

@@ -15,7 +15,7 @@ public sealed class NodeCommandLine
     private static readonly Flag[] Flags =
     [
         new("--port", "Port", Scope.Node, Help: "public HTTP port (default 3000)"),
-        new("--address", "Address", Scope.Node, Help: "address to bind (default 127.0.0.1)"),
+        new("--address", "Address", Scope.Node, Help: "address the HTTP listener binds, * for all (default: --hostname)"),
         new("--environment", "Environment", Scope.Both, Help: "production (default), development, staging..."),
         new("--data-dir", "DataDir", Scope.Node, Help: "journal and PID records (default APP_DIR/tmp/porter/ROLE-HOSTNAME-PORT)"),
         new("--trusted-proxies", "TrustedProxies", Scope.Node, IsList: true, Help: "comma-separated peers whose X-Forwarded-* are kept"),
@@ -26,7 +26,7 @@ public sealed class NodeCommandLine
         new("--max-request-body-size", "MaxRequestBodySize", Scope.Node, Help: "bytes; larger bodies get 413 (0 = unlimited)"),
         new("--request-wait-timeout", "RequestWaitTimeout", Scope.Node, Help: "seconds a request waits while no process is up (default 60)"),
         new("--shutdown-grace", "ShutdownGrace", Scope.Node, Help: "seconds to drain requests and let apps exit (default 10)"),
-        new("--hostname", "Hostname", Scope.Node, Help: "address cluster members reach this node on (default 127.0.0.1)"),
+        new("--hostname", "Hostname", Scope.Node, Help: "this node's own address: cluster members reach it there, its listeners bind it (default 127.0.0.1)"),
         new("--remoting-port", "RemotingPort", Scope.Node, Help: "cluster remoting port (default 0: any free port)"),
         new("--cluster-secret", "ClusterSecret", Scope.Node, Help: "secret shared by every gateway and worker node (required off loopback)"),
         new("--seed-nodes", "SeedNodes", Scope.Node, IsList: true, Help: "comma-separated akka.tcp://porter@host:port seeds"),
@@ -34,7 +34,8 @@ public sealed class NodeCommandLine
         new("--downing-stable-after", "DowningStableAfter", Scope.Node, Help: "seconds of stable membership before unreachable members are downed (default 20)"),
         new("--discovery", "Discovery:Method", Scope.Node, Help: "none (default) | config | kubernetes-api: Cluster Bootstrap when no seeds are given"),
         new("--contact-points", "Discovery:ContactPoints", Scope.Node, IsList: true, Help: "comma-separated host:port management APIs (--discovery config)"),
-        new("--management-port", "Management:Port", Scope.Node, Help: "management API port on --hostname (default 8558, -1 = off)"),
+        new("--management-port", "Management:Port", Scope.Node, Help: "management API port (default 8558, -1 = off)"),
+        new("--management-address", "Management:Address", Scope.Node, Help: "address the management API binds, * for all (default: --hostname)"),
         new("--management-token", "Management:Token", Scope.Node, Help: "bearer token for mutating management routes"),
         new("--oob-max-concurrent", "Oob:MaxConcurrent", Scope.Node, Help: "processes doing out-of-band work at once per scope (default 1)"),
         new("--oob-scope", "Oob:Scope", Scope.Node, Help: "cluster (default: one limit for every app) or app (a limit per app)"),

@@ -84,8 +84,11 @@ public static class PorterOptionsLoader
     private static void Validate(PorterOptions options, string baseDir, Action<AppOptions>? checkApp, string role)
     {
         Require(options.Port is >= 0 and <= 65535, $"--port must be between 1 and 65535, not {options.Port}");
-        Require(options.Address is "localhost" or "*" || IPAddress.TryParse(options.Address, out _),
-            $"--address '{options.Address}' is not an IP address");
+        // First: the listener addresses default to it.
+        Require(IPAddress.TryParse(options.Hostname, out _) || options.Hostname == "localhost",
+            $"--hostname '{options.Hostname}' is not an IP address");
+        Require(IsListenAddress(options.HttpListenAddress), $"--address '{options.HttpListenAddress}' is not an IP address (or * for all)");
+        Require(IsListenAddress(options.ManagementListenAddress), $"--management-address '{options.ManagementListenAddress}' is not an IP address (or * for all)");
         Require(options.MaxPoolSize >= 1, $"--max-pool-size must be at least 1, not {options.MaxPoolSize}");
         Require(options.RequestWaitTimeout > 0, "--request-wait-timeout must be positive");
         Require(options.ShutdownGrace >= 0, "--shutdown-grace must not be negative");
@@ -100,8 +103,6 @@ public static class PorterOptionsLoader
         Require(options.Management.Port is >= -1 and <= 65535, $"--management-port must be between 0 and 65535 (or -1 for off), not {options.Management.Port}");
         Require(options.Management.Port <= 0 || options.Management.Port != options.Port,
             "--management-port must differ from --port: the management API never shares the public port");
-        Require(IPAddress.TryParse(options.Hostname, out _) || options.Hostname == "localhost",
-            $"--hostname '{options.Hostname}' is not an IP address");
         ValidatePersistence(options.Persistence);
         ValidateDiscovery(options.Discovery);
         Require(options.Discovery.Method == DiscoveryMethods.None || options.SeedNodes.Count > 0 || options.Management.Port > 0,
@@ -222,6 +223,8 @@ public static class PorterOptionsLoader
             ? $" (expected one of: {string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))})"
             : "";
     }
+
+    private static bool IsListenAddress(string address) => address is "localhost" or "*" || IPAddress.TryParse(address, out _);
 
     /// <summary>An RFC 6265 cookie name: visible ASCII without separators.</summary>
     private static bool IsCookieName(string name) =>

@@ -26,8 +26,8 @@ public static class WorkerHost
         // First: a worker that cannot authenticate its gateways must not start (one line, exit code 2).
         var credentials = new GatewayCredentials(options, TimeProvider.System);
         var builder = NodeHost.CreateBuilder(options);
-        // Gateways reach this listener on the pod address, like remoting and management.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.Hostname), options.Port));
+        // Gateways reach this listener on the node's address (WorkerEndpoint); it binds --address, by default that address.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.HttpListenAddress), options.Port));
         builder.Services.AddWorkerRole();
         builder.Services.AddSingleton<WorkerEndpoint>();
         builder.Services.AddSingleton(credentials);

@@ -38,7 +38,8 @@ public sealed class PorterOptionsLoaderTests : IDisposable
         Assert.Equal("shop", app.Name);
         Assert.Empty(app.Hosts);
         Assert.Equal(3000, options.Port);
-        Assert.Equal("127.0.0.1", options.Address);
+        Assert.Equal("127.0.0.1", options.HttpListenAddress);
+        Assert.Equal("127.0.0.1", options.ManagementListenAddress);
         Assert.Equal("production", options.Environment);
         Assert.Equal(1, app.MinInstances);
         Assert.Equal(Path.Combine(root, "tmp", "porter", "standalone-127.0.0.1-3000"), options.DataDir);
@@ -60,6 +61,22 @@ public sealed class PorterOptionsLoaderTests : IDisposable
         Assert.Equal(worker, DataDir("worker", "--hostname", "127.0.0.4", "--port", "3001"));
         // An explicit --data-dir is used as given.
         Assert.Equal(Path.Combine(_dir, "mine"), DataDir("worker", "--data-dir", Path.Combine(_dir, "mine")));
+    }
+
+    [Fact]
+    public void Listeners_bind_the_nodes_own_address_unless_told_otherwise()
+    {
+        var root = NodeApp("shop");
+        var own = Load(root, "--hostname", "127.0.0.9");
+        Assert.Equal("127.0.0.9", own.HttpListenAddress);
+        Assert.Equal("127.0.0.9", own.ManagementListenAddress);
+
+        var told = Load(root, "--hostname", "127.0.0.9", "--address", "*", "--management-address", "*");
+        Assert.Equal("*", told.HttpListenAddress);
+        Assert.Equal("*", told.ManagementListenAddress);
+
+        var error = Assert.Throws<UsageException>(() => Load(root, "--management-address", "pod"));
+        Assert.Equal("--management-address 'pod' is not an IP address (or * for all)", error.Message);
     }
 
     [Fact]

@@ -17,9 +17,13 @@ public sealed class NodesOnOneHostTests
         File.Copy(Path.Combine(Repo.TestApp, "app.js"), Path.Combine(app, "app.js"));
         string[] addresses = ["127.0.0.4", "127.0.0.5"];
         var port = Repo.FreePortOnAll(addresses);
+        var remotingPort = Repo.FreePortOnAll(addresses);
         string DefaultDataDir(string address) => Path.Combine(app, "tmp", "porter", string.Create(CultureInfo.InvariantCulture, $"worker-{address}-{port}"));
-        // No --data-dir: each worker picks its default, which the test only names to read the PID records there.
-        Task<PorterProcess> Worker(string address) => PorterProcess.StartNodeAsync(PorterProcess.NodeKind.Worker, [app, "--app-name", "testapp"],
+        // No --data-dir: each worker picks its default, which the test only names to read the PID records there. A worker
+        // needs a cluster to start: each is its own seed here (the data dirs, not the clusters, are what is under test).
+        Task<PorterProcess> Worker(string address) => PorterProcess.StartNodeAsync(PorterProcess.NodeKind.Worker,
+            [app, "--app-name", "testapp", "--remoting-port", remotingPort.ToString(CultureInfo.InvariantCulture),
+                "--seed-nodes", $"akka.tcp://porter@{address}:{remotingPort.ToString(CultureInfo.InvariantCulture)}"],
             waitForApp: false, dataDir: DefaultDataDir(address), address: address, port: port, passDataDir: false);
 
         await using var first = await Worker(addresses[0]);
