@@ -16,7 +16,6 @@ public static class GatewayHost
 {
     public static WebApplication Build(PorterOptions options)
     {
-        // First: a gateway that cannot sign what it forwards to workers must not start (one line, exit code 2).
         var credentials = new GatewayCredentials(options, TimeProvider.System);
         var builder = NodeHost.CreateBuilder(options);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.HttpListenAddress), options.Port));

@@ -57,16 +57,7 @@ public static class NodeProgram
         }
         using var heldForTheNodesLife = dataDirLock;
 
-        WebApplication app;
-        try
-        {
-            app = build(options);
-        }
-        catch (UsageException e)
-        {
-            // What only a node kind checks (a gateway's or worker's cluster secret).
-            return Fail(e.Message, ExitUsage);
-        }
+        var app = build(options);
         try
         {
             await app.StartAsync();

@@ -1,11 +1,10 @@
 using System.Globalization;
-using System.Net;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
-using Porter.Hosting.Cli;
+using Porter.Hosting.Options;
 
 namespace Porter.Workers.Hosting;
 
@@ -14,7 +13,8 @@ namespace Porter.Workers.Hosting;
 /// node shares a secret (<c>--cluster-secret</c>, on Kubernetes from the same Secret as the management token), and the
 /// gateway signs each request with it. The header carries the time and an HMAC of it, so the secret itself never
 /// crosses the network and a captured header is worth at most <see cref="MaxSkew"/>; the worker compares in constant
-/// time. Both ends reuse the value of the current second, so signing and checking cost one HMAC per second.
+/// time. Both ends reuse the value of the current second, so signing and checking cost one HMAC per second. Which
+/// secret a node uses (and that it has one) is <see cref="ClusterSecret"/>'s rule, checked when the options load.
 /// </summary>
 public sealed class GatewayCredentials
 {
@@ -23,15 +23,6 @@ public sealed class GatewayCredentials
 
     /// <summary>How far a signature's time may be from the worker's clock (clock skew between pods, plus replay bound).</summary>
     public static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(2);
-
-    /// <summary>
-    /// Used when no secret is configured and the node's address is a loopback one: such a listener is reachable only
-    /// from this machine, from where the app processes' own ports are reachable anyway. Never used on a network address.
-    /// </summary>
-    internal const string LoopbackDevelopmentSecret = "porter-loopback-development-secret";
-
-    /// <summary>A secret shorter than this is refused at start: it could be guessed.</summary>
-    public const int MinimumSecretLength = 16;
 
     private readonly byte[] _key;
     private readonly TimeProvider _clock;
@@ -42,9 +33,9 @@ public sealed class GatewayCredentials
 
     public GatewayCredentials(PorterOptions options, TimeProvider clock)
     {
-        _key = Encoding.UTF8.GetBytes(SecretFor(options));
+        _key = Encoding.UTF8.GetBytes(ClusterSecret.For(options));
         _clock = clock;
-        UsesDevelopmentSecret = string.IsNullOrEmpty(options.ClusterSecret);
+        UsesDevelopmentSecret = ClusterSecret.IsDevelopmentDefault(options);
     }
 
     /// <summary>True when the node runs on loopback without a configured secret.</summary>
@@ -55,23 +46,6 @@ public sealed class GatewayCredentials
     {
         if (UsesDevelopmentSecret)
             logger.LogInformation("No --cluster-secret: gateways and workers on loopback authenticate with the built-in development secret");
-    }
-
-    /// <summary>
-    /// The shared secret of a gateway or worker node: the configured one, or on a loopback address the development
-    /// default. A node on a network address without one cannot start (one line, exit code 2).
-    /// </summary>
-    public static string SecretFor(PorterOptions options)
-    {
-        if (!string.IsNullOrEmpty(options.ClusterSecret))
-        {
-            if (options.ClusterSecret.Length < MinimumSecretLength)
-                throw new UsageException($"--cluster-secret must be at least {MinimumSecretLength} characters (e.g. openssl rand -hex 32)");
-            return options.ClusterSecret;
-        }
-        if (IsLoopback(options.Hostname)) return LoopbackDevelopmentSecret;
-        throw new UsageException(
-            $"gateway and worker nodes on a network address (--hostname {options.Hostname}) need --cluster-secret (PORTER__CLUSTERSECRET), the same on every node");
     }
 
     /// <summary>The header value a gateway sends now.</summary>
@@ -107,6 +81,4 @@ public sealed class GatewayCredentials
         return text + "." + Convert.ToHexStringLower(mac);
     }
 
-    private static bool IsLoopback(string hostname) =>
-        hostname == "localhost" || (IPAddress.TryParse(hostname, out var address) && IPAddress.IsLoopback(address));
 }

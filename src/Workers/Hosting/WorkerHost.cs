@@ -23,7 +23,6 @@ public static class WorkerHost
 
     public static WebApplication Build(PorterOptions options)
     {
-        // First: a worker that cannot authenticate its gateways must not start (one line, exit code 2).
         var credentials = new GatewayCredentials(options, TimeProvider.System);
         var builder = NodeHost.CreateBuilder(options);
         // Gateways reach this listener on the node's address (WorkerEndpoint); it binds --address, by default that address.

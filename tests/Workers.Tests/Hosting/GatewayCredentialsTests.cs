@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using Porter.Contracts.Options;
 using Porter.Hosting.Cli;
+using Porter.Hosting.Options;
 using Porter.Workers.Hosting;
 
 namespace Porter.Workers.Tests.Hosting;
@@ -61,9 +62,9 @@ public sealed class GatewayCredentialsTests
     [Fact]
     public void A_network_address_needs_a_long_enough_secret_and_loopback_has_a_default()
     {
-        Assert.Contains("need --cluster-secret", Assert.Throws<UsageException>(() => GatewayCredentials.SecretFor(new PorterOptions { Hostname = "10.0.0.5" })).Message);
-        Assert.Contains("at least 16", Assert.Throws<UsageException>(() => GatewayCredentials.SecretFor(new PorterOptions { ClusterSecret = "short" })).Message);
-        Assert.Equal(Secret, GatewayCredentials.SecretFor(new PorterOptions { ClusterSecret = Secret, Hostname = "10.0.0.5" }));
+        Assert.Contains("need --cluster-secret", Assert.Throws<UsageException>(() => ClusterSecret.For(new PorterOptions { Hostname = "10.0.0.5" })).Message);
+        Assert.Contains("at least 16", Assert.Throws<UsageException>(() => ClusterSecret.For(new PorterOptions { ClusterSecret = "short" })).Message);
+        Assert.Equal(Secret, ClusterSecret.For(new PorterOptions { ClusterSecret = Secret, Hostname = "10.0.0.5" }));
         foreach (var loopback in new[] { "127.0.0.1", "127.0.0.3", "localhost", "::1" })
         {
             var clock = new FakeTimeProvider(Start);
