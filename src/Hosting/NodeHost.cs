@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
 using Porter.Hosting.Discovery;
 using Porter.Hosting.ConsoleLog;
+using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
 using Porter.Hosting.Persistence;
 
@@ -42,7 +43,8 @@ public static class NodeHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.RequestHeaderEncodingSelector = static _ => HeaderBytes.Encoding;
+            // One char per byte for every header, and a Connection value Kestrel would otherwise cut short (the edge must see what it lists).
+            kestrel.RequestHeaderEncodingSelector = ConnectionHeaderEncoding.Selector;
             kestrel.ResponseHeaderEncodingSelector = static _ => HeaderBytes.Encoding;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize == 0 ? null : options.MaxRequestBodySize;
             kestrel.ListenForManagement(options, ListenAddress(options.ManagementListenAddress));

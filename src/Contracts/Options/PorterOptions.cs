@@ -52,6 +52,12 @@ public sealed class PorterOptions
     /// <summary>Akka remoting port; 0 lets the OS choose (fine for a cluster of one).</summary>
     public int RemotingPort { get; set; }
 
+    /// <summary>
+    /// The secret every gateway and worker node of a cluster shares: gateways sign what they forward to workers' internal
+    /// listeners with it. Required on a network address; on loopback a built-in development secret stands in.
+    /// </summary>
+    public string? ClusterSecret { get; set; }
+
     /// <summary>Cluster seed nodes (akka.tcp://porter@host:port); empty means this node forms a cluster of its own.</summary>
     public List<string> SeedNodes { get; set; } = new();
 

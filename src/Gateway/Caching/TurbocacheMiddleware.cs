@@ -79,7 +79,8 @@ public sealed class TurbocacheMiddleware
         policy.Counters.RecordLookup();
         var now = _clock.GetUtcNow();
         var request = context.Request;
-        var parts = new CacheKeyParts(policy.App, request.Scheme, request.Host.Value, request.Path.Value, request.QueryString.Value);
+        RequestTarget.Split(context, out var path, out var query);
+        var parts = new CacheKeyParts(policy.App, request.Scheme, request.Host.Value, path, query);
         if (_passThrough.Contains(parts, now) && !evaluation.OnlyIfCached)
         {
             // Recently uncacheable here: skip the entity round trip; a storable answer is still stored.
@@ -202,6 +203,8 @@ public sealed class TurbocacheMiddleware
         target.PathBase = source.PathBase;
         target.Path = source.Path;
         target.QueryString = source.QueryString;
+        // The refresh forwards the target exactly as the client sent it, as the key names it.
+        RequestTarget.CopyRaw(context, refresh);
         foreach (var (name, value) in source.Headers)
         {
             // The client's own conditionals and range belong to its request, not to the refresh.
@@ -228,6 +231,7 @@ public sealed class TurbocacheMiddleware
 
     internal void SetCacheStatus(HttpContext context, string status)
     {
+        context.Features.Set(CacheVerdict.Of(status));
         if (StatusHeader is not null) context.Response.Headers[StatusHeader] = status;
     }
 
@@ -247,8 +251,8 @@ public sealed class TurbocacheMiddleware
 
     private static CacheKey KeyOf(HttpContext context, AppCachePolicy policy)
     {
-        var request = context.Request;
-        return CacheKey.Create(policy.App, request.Scheme, request.Host.Value ?? "", request.Path.Value ?? "", request.QueryString.Value);
+        RequestTarget.Split(context, out var path, out var query);
+        return new CacheKeyParts(policy.App, context.Request.Scheme, context.Request.Host.Value, path, query).ToKey();
     }
 
     private sealed record InvalidationState(TurbocacheMiddleware Owner, HttpContext Context, AppCachePolicy Policy);
@@ -260,8 +264,9 @@ public sealed class TurbocacheMiddleware
         var request = context.Request;
         var status = context.Response.StatusCode;
         if (!InvalidationPolicy.Invalidates(request.Method, status)) return;
+        var (path, query) = RequestTarget.ToStrings(context);
         var keys = InvalidationPolicy.KeysToInvalidate(request.Method, status, state.Policy.App, request.Scheme,
-            request.Host.Value ?? "", request.Path.Value ?? "", request.QueryString.Value, context.Response.Headers);
+            request.Host.Value ?? "", path, query, context.Response.Headers);
         var acks = new List<Task>(keys.Count);
         foreach (var key in keys)
         {

@@ -28,6 +28,7 @@ public sealed class NodeCommandLine
         new("--shutdown-grace", "ShutdownGrace", Scope.Node, Help: "seconds to drain requests and let apps exit (default 10)"),
         new("--hostname", "Hostname", Scope.Node, Help: "this node's own address: cluster members reach it there, its listeners bind it (default 127.0.0.1)"),
         new("--remoting-port", "RemotingPort", Scope.Node, Help: "cluster remoting port (default 0: any free port)"),
+        new("--cluster-secret", "ClusterSecret", Scope.Node, Help: "secret shared by every gateway and worker node (required off loopback)"),
         new("--seed-nodes", "SeedNodes", Scope.Node, IsList: true, Help: "comma-separated akka.tcp://porter@host:port seeds"),
         new("--downing", "Downing", Scope.Node, Help: "split brain resolver: keep-majority (default), keep-oldest or off"),
         new("--downing-stable-after", "DowningStableAfter", Scope.Node, Help: "seconds of stable membership before unreachable members are downed (default 20)"),

@@ -156,6 +156,8 @@ public static class PorterOptionsLoader
             foreach (var host in app.Hosts)
                 Require(hosts.TryAdd(host, app.Name), $"host '{host}' is claimed by apps '{hosts.GetValueOrDefault(host)}' and '{app.Name}'");
         }
+        // Gateways and workers talk to each other's listeners: without the shared secret they could not authenticate.
+        if (role is "gateway" or "worker") ClusterSecret.For(options);
         options.DataDir = Path.GetFullPath(options.DataDir is { } dir
             ? Path.Combine(baseDir, dir)
             : Path.Combine(options.Apps.Count == 1 ? options.Apps[0].Root : baseDir, "tmp", "porter", NodeIdentity(role, options)));

@@ -64,6 +64,27 @@ public sealed class PorterOptionsLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Gateways_and_workers_off_loopback_need_a_long_enough_cluster_secret_and_standalone_nodes_none()
+    {
+        var root = NodeApp("secret");
+        PorterOptions LoadAs(string verb, params string[] flags) =>
+            PorterOptionsLoader.Load(NodeCommandLine.Parse([root, .. flags], verb), AppTypeDetector.CheckDetectable);
+
+        foreach (var verb in new[] { "gateway", "worker" })
+        {
+            Assert.Contains("need --cluster-secret (PORTER__CLUSTERSECRET)",
+                Assert.Throws<UsageException>(() => LoadAs(verb, "--hostname", "10.0.0.5")).Message);
+            Assert.Contains("at least 16 characters",
+                Assert.Throws<UsageException>(() => LoadAs(verb, "--hostname", "10.0.0.5", "--cluster-secret", "short")).Message);
+            Assert.Equal("a-long-enough-cluster-secret", LoadAs(verb, "--hostname", "10.0.0.5", "--cluster-secret", "a-long-enough-cluster-secret").ClusterSecret);
+            // On loopback the nodes fall back to a built-in secret.
+            Assert.Null(LoadAs(verb, "--hostname", "127.0.0.4").ClusterSecret);
+        }
+        // A standalone node forwards in process: no secret to need.
+        Assert.Null(LoadAs("start", "--hostname", "10.0.0.5").ClusterSecret);
+    }
+
+    [Fact]
     public void Listeners_bind_the_nodes_own_address_unless_told_otherwise()
     {
         var root = NodeApp("shop");

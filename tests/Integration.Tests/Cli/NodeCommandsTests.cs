@@ -73,4 +73,14 @@ public sealed class NodeCommandsTests
         Assert.Contains("Usage: porter gateway", help.Stdout);
         Assert.Contains("--seed-nodes", help.Stdout);
     }
+
+    [Fact]
+    public async Task Gateway_and_worker_on_a_network_address_need_a_cluster_secret()
+    {
+        var port = Repo.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] network = ["--hostname", "10.1.2.3", "--port", port, "--management-port", "-1"];
+        AssertOneLineError(await PorterCommand.RunAsync(["gateway", Repo.TestApp, .. network]), "need --cluster-secret (PORTER__CLUSTERSECRET)");
+        AssertOneLineError(await PorterCommand.RunWorkerAsync(["worker", Repo.TestApp, .. network]), "need --cluster-secret (PORTER__CLUSTERSECRET)");
+        AssertOneLineError(await PorterCommand.RunAsync(["gateway", Repo.TestApp, .. network, "--cluster-secret", "short"]), "--cluster-secret must be at least 16 characters");
+    }
 }

@@ -30,6 +30,9 @@ public sealed class LoopbackCluster : IAsyncDisposable
     public IReadOnlyList<PorterProcess> Gateways => _nodes.Take(_gateways).ToList();
     public IReadOnlyList<PorterProcess> Workers => _nodes.Skip(_gateways).ToList();
 
+    /// <summary>The loopback address of each worker node, in the order of <see cref="Workers"/>.</summary>
+    public IReadOnlyList<string> WorkerAddresses => _nodes.Skip(_gateways).Select(n => n.Address).ToList();
+
     /// <summary>The akka.tcp address of the node on <paramref name="address"/>.</summary>
     public string NodeAddress(string address) => $"akka.tcp://porter@{address}:{RemotingPort}";
 
@@ -48,14 +51,16 @@ public sealed class LoopbackCluster : IAsyncDisposable
     /// Starts <paramref name="gateways"/> gateways and <paramref name="workers"/> workers serving testapp, and waits
     /// until they are all Up and the first gateway routes to every worker. The turbocache is off unless
     /// <paramref name="turbocache"/>, so every request reaches a worker. Workers get <paramref name="workerArgs"/> after
-    /// their own and <paramref name="workerEnvironment"/> (their app processes inherit it).
+    /// their own and <paramref name="workerEnvironment"/> (their app processes inherit it); <paramref name="nodeArgs"/>
+    /// go to every node.
     /// </summary>
     public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false,
-        IReadOnlyList<string>? workerArgs = null, IDictionary<string, string>? workerEnvironment = null)
+        IReadOnlyList<string>? workerArgs = null, IDictionary<string, string>? workerEnvironment = null, IReadOnlyList<string>? nodeArgs = null)
     {
         var used = Addresses.Take(gateways + workers).ToArray();
         var cluster = new LoopbackCluster(gateways, Repo.FreePortOnAll(used), Repo.FreePortOnAll(used), Repo.FreePortOnAll(used));
-        string[] App(params string[] more) => [Repo.TestApp, "--app-name", "testapp", .. cluster.CommonArgs(), .. turbocache ? [] : new[] { "--disable-turbocaching" }, .. more];
+        string[] App(params string[] more) =>
+            [Repo.TestApp, "--app-name", "testapp", .. cluster.CommonArgs(), .. turbocache ? [] : new[] { "--disable-turbocaching" }, .. nodeArgs ?? [], .. more];
         try
         {
             // The first gateway is the seed; it lists itself first so it forms the cluster.

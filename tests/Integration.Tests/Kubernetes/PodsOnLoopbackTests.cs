@@ -66,6 +66,7 @@ public sealed partial class PodsOnLoopbackTests
             ["POSTGRES_PASSWORD"] = "unused",
             ["POSTGRES_DB"] = "porter",
             ["MANAGEMENT_TOKEN"] = ManagementToken,
+            ["CLUSTER_SECRET"] = "pods-on-loopback-cluster-secret",
         };
 
         public IReadOnlyDictionary<string, PorterProcess> ByIp => _nodes.ToDictionary(n => n.Address);
