@@ -51,8 +51,11 @@ public static class ClusterStateApi
     private static IEnumerable<object> Failures<T>(IEnumerable<ClusterGather.Answer<T>> answers) where T : class =>
         answers.Where(a => a.Error is not null).Select(a => new { node = a.Member.Address.ToString(), error = a.Error });
 
+    private static async Task<IResult> GatherAsync(ActorSystem system, string role, string kind, CancellationToken ct) =>
+        Results.Json(await GatherReportsAsync(system, role, kind, ct));
+
     /// <summary><c>{"nodes": [...]}</c>: each node's own document, or its address and why it did not answer.</summary>
-    private static async Task<IResult> GatherAsync(ActorSystem system, string role, string kind, CancellationToken ct)
+    public static async Task<JsonObject> GatherReportsAsync(ActorSystem system, string role, string kind, CancellationToken ct)
     {
         var answers = await ClusterGather.AskAllAsync<NodeProtocol.Report>(system, role, new NodeProtocol.GetReport(kind), AskTimeout, ct);
         var nodes = new JsonArray();
@@ -61,6 +64,6 @@ public static class ClusterStateApi
             if (answer.Reply?.Json is { } json) nodes.Add(JsonNode.Parse(json));
             else nodes.Add(new JsonObject { ["node"] = answer.Member.Address.ToString(), ["error"] = answer.Error ?? $"no {kind} report" });
         }
-        return Results.Json(new JsonObject { ["nodes"] = nodes });
+        return new JsonObject { ["nodes"] = nodes };
     }
 }

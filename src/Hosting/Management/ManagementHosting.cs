@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenTelemetry.Metrics;
 using Porter.Contracts.Options;
+using Porter.Hosting.Management.Dashboard;
 
 namespace Porter.Hosting.Management;
 
@@ -34,6 +35,7 @@ public static class ManagementHosting
         services.AddRouting();
         services.AddSingleton<PorterMetrics>();
         services.AddSingleton<BearerTokenFilter>();
+        services.AddDashboard();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(PorterMetrics.MeterName)
             // Each scrape reads the instruments now: by default the exporter answers repeated scrapes from a short-lived cache.
@@ -90,6 +92,7 @@ public static class ManagementHosting
                 routes.MapHealthChecks("/ready", HealthCheck("/ready", ReadinessTag));
                 routes.MapClusterMembersApi();
                 routes.MapClusterStateApi();
+                routes.MapDashboard();
                 foreach (var map in roleRoutes) map(routes);
                 routes.MapPrometheusScrapingEndpoint("/metrics");
             });

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Cluster;
+using Porter.Hosting.Management.Dashboard;
 
 namespace Porter.Hosting.Management;
 
@@ -13,9 +14,11 @@ public sealed class PorterMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _clientErrors;
+    private readonly RequestTraffic _traffic;
 
-    public PorterMetrics(IMeterFactory meters, ActorSystem system)
+    public PorterMetrics(IMeterFactory meters, ActorSystem system, RequestTraffic traffic)
     {
+        _traffic = traffic;
         _meter = meters.Create(MeterName);
         _requests = _meter.CreateCounter<long>("porter.requests", "{request}", "Requests answered, by app and cache result");
         _duration = _meter.CreateHistogram<double>("porter.request.duration", "s", "Time to answer a request, by app and cache result");
@@ -38,6 +41,7 @@ public sealed class PorterMetrics : IDisposable
         var cacheTag = new KeyValuePair<string, object?>("cache", cache);
         _requests.Add(1, appTag, cacheTag);
         _duration.Record(seconds, appTag, cacheTag);
+        _traffic.Record(app, seconds);
     }
 
     /// <param name="reason">One of <see cref="ClientErrors"/>: labels only ever take values Porter chose.</param>
