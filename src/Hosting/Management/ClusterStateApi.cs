@@ -10,7 +10,7 @@ namespace Porter.Hosting.Management;
 
 /// <summary>
 /// The cluster-wide views of the management API: <c>GET /pool</c> (every worker node's pool), <c>GET /cache</c>
-/// (every cache node's turbocache counters) and <c>POST /pool/apps/{name}/restart</c> (a restart on every worker
+/// (every cache node's turbocache counters), <c>GET /requests</c> (every worker's in-flight and queued requests) and <c>POST /pool/apps/{name}/restart</c> (a restart on every worker
 /// node serving the app). Any node answers them by asking the node agents of the members with the role.
 /// </summary>
 public static class ClusterStateApi
@@ -21,6 +21,7 @@ public static class ClusterStateApi
     {
         routes.MapGet("/pool", (ActorSystem system, CancellationToken ct) => GatherAsync(system, "worker", "pool", ct));
         routes.MapGet("/cache", (ActorSystem system, CancellationToken ct) => GatherAsync(system, "cache", "cache", ct));
+        routes.MapGet("/requests", (ActorSystem system, CancellationToken ct) => GatherAsync(system, "worker", "requests", ct));
 
         routes.MapPost("/pool/apps/{name}/restart", async (string name, HttpRequest request, ActorSystem system, CancellationToken ct) =>
         {
