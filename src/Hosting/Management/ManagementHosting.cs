@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Porter.Contracts.Options;
 using Porter.Hosting.Management.Dashboard;
 
@@ -36,7 +37,10 @@ public static class ManagementHosting
         services.AddSingleton<PorterMetrics>();
         services.AddSingleton<BearerTokenFilter>();
         services.AddDashboard();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        services.AddOpenTelemetry()
+            // target_info names the service "porter" (not "unknown_service:dotnet").
+            .ConfigureResource(resource => resource.AddService("porter"))
+            .WithMetrics(metrics => metrics
             .AddMeter(PorterMetrics.MeterName)
             // Each scrape reads the instruments now: by default the exporter answers repeated scrapes from a short-lived cache.
             .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));

@@ -160,7 +160,7 @@ function renderApps(s) {
             el("td", { class: "num" }, `${num(q.cpuPercent, 1)}%`),
             el("td", { class: "num" }, bytes(q.rssBytes)),
             el("td", { class: "num" }, duration(q.uptimeSeconds)),
-            el("td", {}, q.oob ? (q.oob.phase ?? JSON.stringify(q.oob)) : "")))))));
+            el("td", { "data-oob": q.pid }, q.oob ? String(q.oob) : "")))))));
   }
   if (parts.length === 0) parts.push(el("p", { class: "hint" }, "no worker node serves an app yet"));
   $("apps").replaceChildren(...parts);
