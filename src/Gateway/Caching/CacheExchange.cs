@@ -22,6 +22,7 @@ internal sealed class CacheExchange(
     RequestEvaluation request,
     CacheKey key,
     FetchMode mode,
+    long requestId,
     CachedResponse? revalidating,
     CachedResponse? staleIfError,
     string cacheStatus,
@@ -147,7 +148,8 @@ internal sealed class CacheExchange(
     private void Store(CachedResponse entry, DateTimeOffset now)
     {
         owner.PassThrough.Clear(key);
-        owner.Near.Set(key, entry, now);
+        // Stamped with the moment this fetch started: an invalidation since then may have changed what it describes.
+        owner.Near.Set(key, entry, requestTime, now);
         owner.Entities.Tell(new CacheProtocol.Store(key, CacheEntryMapping.ToData(entry)));
         _reported = true;
     }
@@ -156,6 +158,6 @@ internal sealed class CacheExchange(
     {
         if (_reported) return;
         _reported = true;
-        if (mode == FetchMode.Fill) owner.Entities.Tell(new CacheProtocol.FillAbandoned(key, passThrough));
+        if (mode == FetchMode.Fill) owner.Entities.Tell(new CacheProtocol.FillAbandoned(key, passThrough, requestId));
     }
 }
