@@ -30,7 +30,7 @@ public sealed class NodeCommandLine
         new("--remoting-port", "RemotingPort", Scope.Node, Help: "cluster remoting port (default 0: any free port)"),
         new("--seed-nodes", "SeedNodes", Scope.Node, IsList: true, Help: "comma-separated akka.tcp://porter@host:port seeds"),
         new("--downing", "Downing", Scope.Node, Help: "split brain resolver: keep-majority (default), keep-oldest or off"),
-        new("--downing-stable-after", "DowningStableAfter", Scope.Node, Help: "seconds of stable membership before unreachable members are downed (default 20)"),
+        new("--downing-stable-after", "DowningStableAfter", Scope.Node, Help: "seconds of stable membership before unreachable members are downed (default 5)"),
         new("--discovery", "Discovery:Method", Scope.Node, Help: "none (default) | config | kubernetes-api: Cluster Bootstrap when no seeds are given"),
         new("--contact-points", "Discovery:ContactPoints", Scope.Node, IsList: true, Help: "comma-separated host:port management APIs (--discovery config)"),
         new("--management-port", "Management:Port", Scope.Node, Help: "management API port on --hostname (default 8558, -1 = off)"),
