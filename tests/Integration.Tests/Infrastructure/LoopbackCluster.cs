@@ -40,7 +40,8 @@ public sealed class LoopbackCluster : IAsyncDisposable
     /// until they are all Up and the first gateway routes to every worker. The turbocache is off unless
     /// <paramref name="turbocache"/>, so every request reaches a worker.
     /// </summary>
-    public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false)
+    /// <param name="appProcesses">App processes per worker (min-instances, and max-instances too when it is 1).</param>
+    public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false, int appProcesses = 2)
     {
         var used = Addresses.Take(gateways + workers).ToArray();
         var cluster = new LoopbackCluster(gateways, Repo.FreePortOnAll(used), Repo.FreePortOnAll(used), Repo.FreePortOnAll(used));
@@ -52,7 +53,7 @@ public sealed class LoopbackCluster : IAsyncDisposable
                 address: used[0], port: cluster.Port, managementPort: cluster.ManagementPort));
             var starting = used.Skip(1).Select((address, i) => PorterProcess.StartNodeAsync(
                 i + 1 < gateways ? PorterProcess.NodeKind.Gateway : PorterProcess.NodeKind.Worker,
-                i + 1 < gateways ? App() : App("--min-instances", "2"),
+                i + 1 < gateways ? App() : App(WorkerArgs(appProcesses)),
                 waitForApp: false, address: address, port: cluster.Port, managementPort: cluster.ManagementPort));
             cluster._nodes.AddRange(await Task.WhenAll(starting));
             await cluster.WaitForUpMembersAsync(gateways + workers);
@@ -70,6 +71,12 @@ public sealed class LoopbackCluster : IAsyncDisposable
         }
     }
 
+    private static string[] WorkerArgs(int appProcesses)
+    {
+        var count = appProcesses.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return appProcesses == 1 ? ["--min-instances", count, "--max-instances", count] : ["--min-instances", count];
+    }
+
     private string[] CommonArgs() =>
     [
         "--remoting-port", RemotingPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -78,16 +85,16 @@ public sealed class LoopbackCluster : IAsyncDisposable
         "--downing-stable-after", "2",
     ];
 
-    /// <summary>The members the gateway reports with status Up.</summary>
-    public async Task<IReadOnlyList<JsonElement>> UpMembersAsync()
+    /// <summary>The members the gateway (or <paramref name="via"/>) reports with status Up.</summary>
+    public async Task<IReadOnlyList<JsonElement>> UpMembersAsync(PorterProcess? via = null)
     {
-        using var response = await Gateway.Management.GetAsync("/cluster/members");
+        using var response = await (via ?? Gateway).Management.GetAsync("/cluster/members");
         var members = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("members");
         return members.EnumerateArray().Where(m => m.GetProperty("status").GetString() == "Up").ToList();
     }
 
-    public Task WaitForUpMembersAsync(int count) =>
-        Poll.UntilAsync(async () => (await UpMembersAsync()).Count == count ? "" : null, TimeSpan.FromSeconds(60), $"{count} Up members");
+    public Task WaitForUpMembersAsync(int count, PorterProcess? via = null) =>
+        Poll.UntilAsync(async () => (await UpMembersAsync(via)).Count == count ? "" : null, TimeSpan.FromSeconds(60), $"{count} Up members");
 
     /// <summary>The PIDs that answered <paramref name="requests"/> GETs of /pid through the first gateway.</summary>
     public async Task<HashSet<int>> PidsAnsweringAsync(int requests)
@@ -110,33 +117,47 @@ public sealed class LoopbackCluster : IAsyncDisposable
 
 /// <summary>
 /// A bounded load loop: a few clients GET a path through the gateway until stopped, a request count or a time
-/// limit is reached, recording every outcome.
+/// limit is reached, recording every outcome with its latency and cache status.
 /// </summary>
 public sealed class LoadLoop : IAsyncDisposable
 {
-    public sealed record Outcome(int Status, string Body, string? Error);
+    /// <param name="Cache">The X-Cache header of the answer, if any.</param>
+    /// <param name="Started">When the request was sent (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>).</param>
+    public sealed record Outcome(int Status, string Body, string? Error, TimeSpan Elapsed = default, string? Cache = null, string Path = "",
+        long Started = 0);
 
     private readonly CancellationTokenSource _stop;
     private readonly Task _running;
     private readonly List<Outcome> _outcomes = new();
 
     public LoadLoop(HttpClient client, string path, int clients = 4, int maxRequests = 4000, TimeSpan? maxTime = null)
+        : this(client, _ => path, clients, maxRequests, maxTime)
+    {
+    }
+
+    /// <param name="path">The path of the n-th request (n counts from 0 across all clients).</param>
+    public LoadLoop(HttpClient client, Func<int, string> path, int clients = 4, int maxRequests = 4000, TimeSpan? maxTime = null)
     {
         _stop = new CancellationTokenSource(maxTime ?? TimeSpan.FromSeconds(60));
         var remaining = maxRequests;
+        var sent = -1;
         _running = Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
             while (!_stop.IsCancellationRequested && Interlocked.Decrement(ref remaining) >= 0)
             {
                 Outcome outcome;
+                var target = path(Interlocked.Increment(ref sent));
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await client.GetAsync(path);
-                    outcome = new Outcome((int)response.StatusCode, await response.Content.ReadAsStringAsync(), null);
+                    using var response = await client.GetAsync(target);
+                    var body = await response.Content.ReadAsStringAsync();
+                    outcome = new Outcome((int)response.StatusCode, body, null, System.Diagnostics.Stopwatch.GetElapsedTime(started),
+                        response.Headers.TryGetValues("X-Cache", out var cache) ? cache.First() : null, target, started);
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
                 {
-                    outcome = new Outcome(0, "", e.Message);
+                    outcome = new Outcome(0, "", e.Message, System.Diagnostics.Stopwatch.GetElapsedTime(started), null, target, started);
                 }
                 lock (_outcomes) _outcomes.Add(outcome);
             }
