@@ -17,7 +17,9 @@ namespace Porter.Gateway.Caching;
 /// requests already waiting on those shards are released (<see cref="ReleaseToken"/>). The home of a shard is the
 /// node named by its last answer. Probes are <see cref="Contracts.Caching.CacheProtocol.Probe"/> messages, one per
 /// open shard at a time; a probe that is not answered within <see cref="ProbeTimeout"/> is sent again after
-/// <see cref="ProbeInterval"/>. Once the gateway starts stopping, every shard stays open (<see cref="StopUsingEntities"/>).
+/// <see cref="ProbeInterval"/>, and at once when the shard's home is removed or reachable again (a probe sent to a node
+/// that is gone is lost; after its removal the shard gets a new home). Once the gateway starts stopping, every shard
+/// stays open (<see cref="StopUsingEntities"/>).
 /// Reads on the request path are two volatile fields; writes happen on trips and answers from a new home.
 /// </remarks>
 public sealed class ShardBreakers : IDisposable
@@ -74,6 +76,9 @@ public sealed class ShardBreakers : IDisposable
     /// <summary>Cancelled when the shard trips: a request waiting on its entity goes on without it.</summary>
     public CancellationToken ReleaseToken(int shard) => _shards[shard].Release.Token;
 
+    /// <summary>The shards requests skip now (all of them once the gateway is stopping).</summary>
+    public int[] OpenShards => Enumerable.Range(0, _shards.Length).Where(IsOpen).ToArray();
+
     /// <summary>The node that last answered for the shard, or null before any answer.</summary>
     public string? HomeOf(int shard) => _shards[shard].Home;
 
@@ -92,7 +97,10 @@ public sealed class ShardBreakers : IDisposable
                 shard, reason);
     }
 
-    /// <summary>Reacts to a member's change: trips the shards it was home to when it stops answering, re-probes them at once when it is back.</summary>
+    /// <summary>
+    /// Reacts to a member's change: trips the shards it was home to when it stops answering, and probes them again at
+    /// once when it is reachable again or gone for good (then they move to another node).
+    /// </summary>
     public void OnNodeChanged(CacheNodeChanged change)
     {
         var node = change.Node.ToString();
@@ -101,12 +109,10 @@ public sealed class ShardBreakers : IDisposable
         {
             var state = _shards[shard];
             if (state.Home != node) continue;
-            if (change.State == CacheNodeState.Reachable)
-            {
-                if (state.Open) state.ProbeSoon.Cancel();
-                continue;
-            }
-            if (Open(shard)) (tripped ??= []).Add(shard);
+            if (change.State != CacheNodeState.Reachable && Open(shard))
+                (tripped ??= []).Add(shard);
+            else if (change.State is CacheNodeState.Reachable or CacheNodeState.Gone && state.Open)
+                state.ProbeSoon.Cancel();
         }
         if (tripped is not null)
             _logger.LogWarning("Turbocache shards {Shards} skipped: their node {Node} is {State}; requests for their keys go to the app until they answer",
@@ -147,10 +153,13 @@ public sealed class ShardBreakers : IDisposable
         var openedAt = _clock.GetTimestamp();
         while (!_stopped && !_disposed.IsCancellationRequested)
         {
+            // Cancelled when the shard's home is reachable again or removed: the probe under way is cut short.
+            var soon = state.ProbeSoon;
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token, soon.Token);
             string? home = null;
             try
             {
-                home = await _probe(shard, ProbeTimeout, _disposed.Token);
+                home = await _probe(shard, ProbeTimeout, wake.Token);
             }
             catch (Exception) when (!_disposed.IsCancellationRequested)
             {
@@ -170,18 +179,19 @@ public sealed class ShardBreakers : IDisposable
             }
             try
             {
-                using var wake = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token, state.ProbeSoon.Token);
-                await Task.Delay(ProbeInterval, _clock, wake.Token);
+                if (!soon.IsCancellationRequested) await Task.Delay(ProbeInterval, _clock, wake.Token);
             }
             catch (OperationCanceledException) when (!_disposed.IsCancellationRequested)
             {
-                // Its node is reachable again: probe now.
-                lock (state) state.ProbeSoon = new CancellationTokenSource();
+                // Cut short: probe now.
             }
             catch (OperationCanceledException)
             {
                 return;
             }
+            if (soon.IsCancellationRequested)
+                lock (state)
+                    if (state.ProbeSoon == soon) state.ProbeSoon = new CancellationTokenSource();
         }
     }
 

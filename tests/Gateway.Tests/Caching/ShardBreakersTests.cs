@@ -20,11 +20,11 @@ public sealed class ShardBreakersTests : IDisposable
 
     public ShardBreakersTests()
     {
-        _breakers = new ShardBreakers(new CacheMessageExtractor(8), (shard, _, _) =>
+        _breakers = new ShardBreakers(new CacheMessageExtractor(8), (shard, _, cancellationToken) =>
         {
             var answer = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
             _probes.Writer.TryWrite((shard, answer));
-            return answer.Task;
+            return answer.Task.WaitAsync(cancellationToken);
         }, _clock, NullLogger.Instance);
     }
 
@@ -150,6 +150,24 @@ public sealed class ShardBreakersTests : IDisposable
         Assert.Equal(6, probe.Shard);
         probe.Answer.SetResult(NodeA.ToString());
         await Eventually(() => !_breakers.IsOpen(6));
+    }
+
+    [Fact]
+    public async Task A_probe_under_way_to_a_home_that_is_removed_is_cut_short_and_sent_again_at_once()
+    {
+        _breakers.Answered(6, NodeA.ToString());
+        _breakers.OnNodeChanged(new CacheNodeChanged(NodeA, CacheNodeState.Unreachable));
+        var lost = await NextProbeAsync(); // sent to the dead node: never answered
+
+        _breakers.OnNodeChanged(new CacheNodeChanged(NodeA, CacheNodeState.Gone));
+
+        // Without waiting for the lost probe's timeout or the clock: the shard has a new home to find.
+        var again = await NextProbeAsync();
+        Assert.Equal(6, again.Shard);
+        Assert.False(lost.Answer.Task.IsCompleted);
+        again.Answer.SetResult(NodeB.ToString());
+        await Eventually(() => !_breakers.IsOpen(6));
+        Assert.Equal(NodeB.ToString(), _breakers.HomeOf(6));
     }
 
     [Fact]
