@@ -20,7 +20,8 @@ namespace Porter.Gateway.Caching;
 /// the entity and then in every gateway's near cache.
 /// </summary>
 /// <remarks>
-/// No request waits on an entity longer than <see cref="TurbocacheOptions.LookupBudget"/>, and none on a shard whose
+/// No request waits on an entity longer than <see cref="TurbocacheOptions.LookupBudget"/> (a shard that has not answered
+/// this gateway yet may be being allocated: <see cref="ShardBreakers.FirstAnswerBudget"/>), and none on a shard whose
 /// breaker is open (<see cref="ShardBreakers"/>): such requests go to the app as BYPASS. A coalesced wait is bounded
 /// by <see cref="TurbocacheOptions.CoalesceWaitTimeout"/> and ends early when the shard's breaker trips.
 /// </remarks>
@@ -118,7 +119,7 @@ public sealed class TurbocacheMiddleware
     {
         var requestId = Interlocked.Increment(ref _lastRequestId);
         var lookup = new CacheProtocol.Lookup(key, CacheEntryMapping.RequestHeaders(context.Request.Headers), LookupMode.Normal, requestId);
-        var result = await AskAsync(lookup, _budget, shard, context, tripsOnTimeout: true);
+        var result = await AskAsync(lookup, _breakers.BudgetFor(shard, _budget), shard, context, tripsOnTimeout: true);
         if (result?.Outcome == LookupOutcome.Wait)
             result = await AskAsync(lookup with { Mode = LookupMode.JoinFill }, _joinTimeout, shard, context, tripsOnTimeout: false);
         if (result is null)
@@ -338,13 +339,14 @@ public sealed class TurbocacheMiddleware
             _entities.Tell(invalidate);
             return;
         }
+        var budget = _breakers.BudgetFor(shard, _budget);
         try
         {
-            await _entities.Ask<CacheProtocol.Invalidated>(invalidate, _budget, _breakers.ReleaseToken(shard));
+            await _entities.Ask<CacheProtocol.Invalidated>(invalidate, budget, _breakers.ReleaseToken(shard));
         }
         catch (AskTimeoutException)
         {
-            _breakers.Trip(shard, $"an invalidation was not answered within {_budget.TotalMilliseconds:F0} ms");
+            _breakers.Trip(shard, $"an invalidation was not answered within {budget.TotalMilliseconds:F0} ms");
         }
         catch (OperationCanceledException)
         {

@@ -38,6 +38,27 @@ public sealed class ShardBreakersTests : IDisposable
 
     private void AssertNoProbe() => Assert.False(_probes.Reader.TryRead(out _), "a probe was sent");
 
+    /// <summary>
+    /// Moves the fake clock by <paramref name="step"/> until the next probe is sent: the breakers' loop may reach its
+    /// delay a moment after the test answered, and a timer created after an advance waits for the next one.
+    /// </summary>
+    private async Task<(int Shard, TaskCompletionSource<string?> Answer)> NextProbeAfterAsync(TimeSpan step)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            _clock.Advance(step);
+            using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            try
+            {
+                return await _probes.Reader.ReadAsync(wait.Token);
+            }
+            catch (OperationCanceledException) when (DateTime.UtcNow < deadline)
+            {
+            }
+        }
+    }
+
     private static Task Eventually(Func<bool> condition) => Task.Run(async () =>
     {
         var deadline = DateTime.UtcNow + Patience;
@@ -62,6 +83,44 @@ public sealed class ShardBreakersTests : IDisposable
     }
 
     [Fact]
+    public async Task Learning_homes_probes_every_shard_one_at_a_time_until_each_answered_and_opens_none()
+    {
+        _breakers.Answered(3, NodeB.ToString()); // known from a request's answer: not probed
+        var learning = _breakers.LearnHomesAsync();
+        var probed = new List<int>();
+        foreach (var shard in new[] { 0, 1, 2, 4, 5, 6, 7 })
+        {
+            var probe = await NextProbeAsync();
+            probed.Add(probe.Shard);
+            await Task.Delay(20);
+            AssertNoProbe(); // the next only after this one's answer
+            probe.Answer.SetResult(probe.Shard == 5 ? null : NodeA.ToString()); // shard 5 is still being allocated
+        }
+        Assert.Equal([0, 1, 2, 4, 5, 6, 7], probed);
+        Assert.All(Enumerable.Range(0, 8), shard => Assert.False(_breakers.IsOpen(shard)));
+
+        var again = await NextProbeAfterAsync(ShardBreakers.LearnInterval);
+
+        Assert.Equal(5, again.Shard);
+        again.Answer.SetResult(NodeB.ToString());
+        await learning.WaitAsync(Patience);
+        Assert.Equal(NodeB.ToString(), _breakers.HomeOf(5));
+        Assert.Equal(NodeA.ToString(), _breakers.HomeOf(2));
+        Assert.Equal(NodeB.ToString(), _breakers.HomeOf(3));
+    }
+
+    [Fact]
+    public void A_shard_that_never_answered_gets_the_longer_first_answer_budget()
+    {
+        var budget = TimeSpan.FromMilliseconds(100);
+        Assert.Equal(ShardBreakers.FirstAnswerBudget, _breakers.BudgetFor(1, budget));
+
+        _breakers.Answered(1, NodeA.ToString());
+
+        Assert.Equal(budget, _breakers.BudgetFor(1, budget));
+    }
+
+    [Fact]
     public async Task Trip_releases_waiting_requests_and_probes_in_the_background_until_an_answer_closes_the_shard()
     {
         var waiting = _breakers.ReleaseToken(5);
@@ -78,8 +137,7 @@ public sealed class ShardBreakersTests : IDisposable
         first.Answer.SetResult(null); // not answered in time
         await Task.Delay(50);
         AssertNoProbe(); // the next waits for the probe interval
-        _clock.Advance(ShardBreakers.ProbeInterval);
-        var second = await NextProbeAsync();
+        var second = await NextProbeAfterAsync(ShardBreakers.ProbeInterval);
         Assert.True(_breakers.IsOpen(5));
 
         second.Answer.SetResult(NodeB.ToString());
@@ -96,9 +154,7 @@ public sealed class ShardBreakersTests : IDisposable
         await Task.Delay(50);
         AssertNoProbe();
 
-        _clock.Advance(ShardBreakers.ProbeInterval);
-
-        Assert.Equal(2, (await NextProbeAsync()).Shard);
+        Assert.Equal(2, (await NextProbeAfterAsync(ShardBreakers.ProbeInterval)).Shard);
     }
 
     [Fact]
