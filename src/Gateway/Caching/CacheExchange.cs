@@ -150,7 +150,7 @@ internal sealed class CacheExchange(
         owner.PassThrough.Clear(key);
         // Stamped with the moment this fetch started: an invalidation since then may have changed what it describes.
         owner.Near.Set(key, entry, requestTime, now);
-        owner.Entities.Tell(new CacheProtocol.Store(key, CacheEntryMapping.ToData(entry)));
+        if (mode != FetchMode.NearOnly) owner.Entities.Tell(new CacheProtocol.Store(key, CacheEntryMapping.ToData(entry)));
         _reported = true;
     }
 

@@ -20,11 +20,10 @@ namespace Porter.Gateway.Caching;
 /// <see cref="ProbeInterval"/>, and at once when the shard's home is removed or reachable again (a probe sent to a node
 /// that is gone is lost; after its removal the shard gets a new home). Once the gateway starts stopping, every shard
 /// stays open (<see cref="StopUsingEntities"/>).
-/// At start every shard is probed once, one at a time (<see cref="LearnHomesAsync"/>), which has the shards allocated
-/// and tells this gateway each one's home before any failure; one at a time so that the allocations the first requests
-/// need do not queue behind a hundred others at the coordinator. A shard that has not answered yet may take longer than a lookup (it is
-/// being allocated: a coordinator round trip and a replicated write), so its requests wait up to
-/// <see cref="FirstAnswerBudget"/> instead of the lookup budget (<see cref="BudgetFor"/>).
+/// A shard that has not answered this gateway yet may take longer than a lookup (it may be being allocated: a
+/// coordinator round trip and a replicated write), so its requests wait up to <see cref="FirstAnswerBudget"/> instead
+/// of the lookup budget (<see cref="BudgetFor"/>). Shards are not allocated ahead of their first request: allocated on
+/// demand, they spread over the cache nodes Up at that moment, where the first node up would otherwise take them all.
 /// Reads on the request path are two volatile fields; writes happen on trips and answers from a new home.
 /// </remarks>
 public sealed class ShardBreakers : IDisposable
@@ -38,8 +37,6 @@ public sealed class ShardBreakers : IDisposable
     /// <summary>How long a request waits for a shard that has not answered this gateway yet (it may be being allocated).</summary>
     public static readonly TimeSpan FirstAnswerBudget = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>The pause before <see cref="LearnHomesAsync"/> tries the shards that did not answer again.</summary>
-    public static readonly TimeSpan LearnInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>Sends a probe to a shard; answers the node that answered, or null (or throws) when none did within the timeout.</summary>
     public delegate Task<string?> ProbeShard(int shard, TimeSpan timeout, CancellationToken cancellationToken);
@@ -75,47 +72,7 @@ public sealed class ShardBreakers : IDisposable
             services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ShardBreakers>>());
         services.GetRequiredService<CacheMembership>().Changed += breakers.OnNodeChanged;
         services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(breakers.StopUsingEntities);
-        _ = breakers.LearnHomesAsync();
         return breakers;
-    }
-
-    /// <summary>
-    /// Probes every shard whose home is unknown, one at a time and in rounds until each has answered (or the gateway
-    /// stops), without opening any: the shards get allocated, and this gateway learns where each lives before it needs to.
-    /// </summary>
-    public async Task LearnHomesAsync()
-    {
-        while (!_stopped && !_disposed.IsCancellationRequested)
-        {
-            var unanswered = 0;
-            for (int shard = 0; shard < _shards.Length && !_stopped; shard++)
-            {
-                // An answer to a request may have come first.
-                if (_shards[shard].Home is not null) continue;
-                try
-                {
-                    if (await _probe(shard, ProbeTimeout, _disposed.Token) is { } home) Answered(shard, home);
-                    else unanswered++;
-                }
-                catch (Exception) when (!_disposed.IsCancellationRequested)
-                {
-                    unanswered++;
-                }
-                catch (Exception)
-                {
-                    return;
-                }
-            }
-            if (unanswered == 0) return;
-            try
-            {
-                await Task.Delay(LearnInterval, _clock, _disposed.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
     }
 
     /// <summary>How long a request may wait for the shard: <paramref name="budget"/>, or <see cref="FirstAnswerBudget"/> before its first answer.</summary>

@@ -93,25 +93,27 @@ public sealed class TurbocacheMiddleware
         var now = _clock.GetUtcNow();
         var request = context.Request;
         var parts = new CacheKeyParts(policy.App, request.Scheme, request.Host.Value, request.Path.Value, request.QueryString.Value);
+        var key = parts.ToKey();
+        var shard = _breakers.ShardOf(key);
+        if (_breakers.IsOpen(shard)) return BypassAsync(context, policy, evaluation, key);
         if (_passThrough.Contains(parts, now) && !evaluation.OnlyIfCached)
         {
             // Recently uncacheable here: skip the entity round trip; a storable answer is still stored.
             policy.Counters.RecordMiss();
-            return FetchAsync(context, policy, evaluation, parts.ToKey(), FetchMode.StoreIfStorable, 0, null, null, CacheStatus.Miss);
+            return FetchAsync(context, policy, evaluation, key, FetchMode.StoreIfStorable, 0, null, null, CacheStatus.Miss);
         }
-        var key = parts.ToKey();
-        var shard = _breakers.ShardOf(key);
-        if (_breakers.IsOpen(shard)) return BypassAsync(context, policy, evaluation);
         return AskEntityAsync(context, policy, evaluation, key, shard, now);
     }
 
-    /// <summary>Goes to the app without the cache: the key's shard does not answer (or this gateway is stopping).</summary>
-    private Task BypassAsync(HttpContext context, AppCachePolicy policy, RequestEvaluation evaluation)
+    /// <summary>
+    /// Goes to the app without the key's entity: its shard does not answer (or this gateway is stopping). A storable
+    /// answer is kept in this gateway's near cache only, so that the app is not asked on every request meanwhile.
+    /// </summary>
+    private Task BypassAsync(HttpContext context, AppCachePolicy policy, RequestEvaluation evaluation, CacheKey key)
     {
         policy.Counters.RecordBypass();
         if (evaluation.OnlyIfCached) return WriteOnlyIfCachedMissAsync(context);
-        SetCacheStatus(context, CacheStatus.Bypass);
-        return _next(context);
+        return FetchAsync(context, policy, evaluation, key, FetchMode.NearOnly, 0, null, null, CacheStatus.Bypass);
     }
 
     private async Task AskEntityAsync(HttpContext context, AppCachePolicy policy, RequestEvaluation evaluation, CacheKey key, int shard,
@@ -126,7 +128,7 @@ public sealed class TurbocacheMiddleware
         {
             // Unanswered in time: the entity may still have made this request the key's filler, which it now is not.
             _entities.Tell(new CacheProtocol.FillAbandoned(key, PassThrough: false, requestId));
-            if (!context.RequestAborted.IsCancellationRequested) await BypassAsync(context, policy, evaluation);
+            if (!context.RequestAborted.IsCancellationRequested) await BypassAsync(context, policy, evaluation, key);
             return;
         }
 
@@ -363,6 +365,9 @@ internal enum FetchMode
 
     /// <summary>Not coordinated: store the answer if storable, report nothing otherwise.</summary>
     StoreIfStorable,
+
+    /// <summary>The key's shard does not answer: a storable answer goes into this gateway's near cache only.</summary>
+    NearOnly,
 }
 
 /// <summary>The policies and counters of one app with the turbocache on.</summary>

@@ -83,33 +83,6 @@ public sealed class ShardBreakersTests : IDisposable
     }
 
     [Fact]
-    public async Task Learning_homes_probes_every_shard_one_at_a_time_until_each_answered_and_opens_none()
-    {
-        _breakers.Answered(3, NodeB.ToString()); // known from a request's answer: not probed
-        var learning = _breakers.LearnHomesAsync();
-        var probed = new List<int>();
-        foreach (var shard in new[] { 0, 1, 2, 4, 5, 6, 7 })
-        {
-            var probe = await NextProbeAsync();
-            probed.Add(probe.Shard);
-            await Task.Delay(20);
-            AssertNoProbe(); // the next only after this one's answer
-            probe.Answer.SetResult(probe.Shard == 5 ? null : NodeA.ToString()); // shard 5 is still being allocated
-        }
-        Assert.Equal([0, 1, 2, 4, 5, 6, 7], probed);
-        Assert.All(Enumerable.Range(0, 8), shard => Assert.False(_breakers.IsOpen(shard)));
-
-        var again = await NextProbeAfterAsync(ShardBreakers.LearnInterval);
-
-        Assert.Equal(5, again.Shard);
-        again.Answer.SetResult(NodeB.ToString());
-        await learning.WaitAsync(Patience);
-        Assert.Equal(NodeB.ToString(), _breakers.HomeOf(5));
-        Assert.Equal(NodeA.ToString(), _breakers.HomeOf(2));
-        Assert.Equal(NodeB.ToString(), _breakers.HomeOf(3));
-    }
-
-    [Fact]
     public void A_shard_that_never_answered_gets_the_longer_first_answer_budget()
     {
         var budget = TimeSpan.FromMilliseconds(100);

@@ -48,6 +48,7 @@ public sealed class TurbocacheBudgetTests : TestKit
             {
                 Interlocked.Increment(ref _appCalls);
                 context.Response.StatusCode = 200;
+                if (context.Request.Path.StartsWithSegments("/cacheable")) context.Response.Headers.CacheControl = "public, max-age=60";
                 using var upstream = new HttpResponseMessage();
                 if (context.Features.Get<IUpstreamResponseHook>() is { } hook && !hook.OnResponse(context, upstream)) return Task.CompletedTask;
                 return context.Response.WriteAsync("from the app");
@@ -145,6 +146,23 @@ public sealed class TurbocacheBudgetTests : TestKit
         // The app's answer was not storable (no lifetime): the filler gives the fill back under its own id.
         var abandoned = _entity.ExpectMsg<CacheProtocol.FillAbandoned>();
         Assert.Equal(lookup.RequestId, abandoned.RequestId);
+    }
+
+    [Fact]
+    public async Task While_a_shard_is_skipped_its_storable_answers_are_kept_in_the_near_cache_only()
+    {
+        _breakers.Trip(ShardOf("/cacheable"), "test");
+        var bypassed = Request("/cacheable");
+
+        await _middleware.InvokeAsync(bypassed).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal("BYPASS", bypassed.Response.Headers["X-Cache"].ToString());
+        var again = Request("/cacheable");
+        await _middleware.InvokeAsync(again).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("HIT", again.Response.Headers["X-Cache"].ToString());
+        Assert.Equal(1, _appCalls);
+        // Neither the lookup nor the store went to the shard that does not answer.
+        _entity.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]
