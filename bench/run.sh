@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Porter side-by-side benchmark: Porter's turbocache vs nginx proxy_cache vs Varnish, one machine, one run.
-#   bench/run.sh [--quick] [--no-micro | --micro-only] [--cases hit,fast,herd,memory,cold,faults]
+# Porter side-by-side benchmark: Porter's turbocache vs Phusion Passenger's turbocache vs nginx proxy_cache vs Varnish,
+# with a bare Kestrel program as the ceiling; one machine, one run.
+#   bench/run.sh [--quick] [--no-micro | --micro-only] [--cases hit,fast,slow,vary,keys,herd,memory,cold,faults]
 # --quick: 3 s wrk runs, fewer herd rounds / entries / cold starts, no micro-benchmarks (a previous micro
 #          report is included if one exists). Everything listens on 127.0.0.1 only; every process started is
 #          stopped by PID; every load run is bounded in time. Writes bench/RESULTS.md and bench/results.json.
@@ -28,7 +29,7 @@ while [[ $# -gt 0 ]]; do
       CASES=$(echo ",$2," | sed 's/,faults,/,/g; s/^,//; s/,$//')
       [[ -n "$CASES" ]] && HARNESS_ARGS+=(--cases "$CASES") || HARNESS_ONLY_FAULTS=1
       shift ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -41,6 +42,7 @@ missing=()
 command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 command -v varnishd >/dev/null 2>&1 || [[ -x /usr/sbin/varnishd ]] || missing+=(varnish)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v passenger >/dev/null 2>&1 || missing+=(passenger)
 if [[ ${#missing[@]} -gt 0 ]]; then
   say "installing ${missing[*]}"
   SUDO=""
@@ -108,9 +110,11 @@ if [[ $MICRO_ONLY -eq 1 ]]; then
   exit 0
 fi
 
-# 2. Porter in Release, published with ahead-of-time (ReadyToRun) code as a deployment would be.
-say "publishing Porter (Release, ReadyToRun)"
+# 2. Porter in Release, published with ahead-of-time (ReadyToRun) code as a deployment would be, and the Kestrel
+#    ceiling (bench/Ceiling) published the same way, so that the two differ only in what they do per request.
+say "publishing Porter and the Kestrel ceiling (Release, ReadyToRun)"
 dotnet publish -c Release src/Gateway -p:PublishReadyToRun=true -o src/Gateway/bin/Release/net10.0/publish -v q -nologo
+dotnet publish -c Release bench/Ceiling -p:PublishReadyToRun=true -o bench/Ceiling/bin/Release/net10.0/publish -v q -nologo
 
 # Fault injection: its own script and cluster, right after the publish.
 if [[ $FAULTS -eq 1 ]]; then

@@ -2,7 +2,10 @@
 // Porter benchmark origin: Node.js standard library only. Listens on 127.0.0.1:$PORT.
 //   GET /            sleeps 10 ms, then a 2 KB page, Cache-Control: public, max-age=60   (the "slow app")
 //   GET /fast        the same page at once, Cache-Control: private                          (uncacheable)
-//   GET /page?n=...  the page at once, public, max-age=3600 (fills the memory case quickly; one entry per query)
+//   GET /slow        sleeps 100 ms, then the page, public, max-age=60                      (the slow-app case)
+//   GET /vary        sleeps 10 ms, then the page, public, max-age=60, with X-User-Level: the request's user_id
+//                    cookie (or "none"): the vary-by-cookie case checks that each level gets its own entry
+//   GET /page?n=...  the page at once, public, max-age=3600 (the memory and many-keys cases; one entry per query)
 //   GET /herd?gen=N  sleeps 100 ms, then the page, public, max-age=1 (expires fast; the herd case)
 //   GET /hits        origin hit counters as JSON: {"total":N,"herd":{"<gen>":n,...}}  (not counted, no-store)
 //   GET /reset       zeroes the counters (not counted, no-store)
@@ -32,13 +35,23 @@ if (PAGE.length !== PAGE_SIZE) throw new Error(`page is ${PAGE.length} bytes`);
 let total = 0;
 let herd = Object.create(null);
 
-function sendPage(res, cacheControl, head) {
+function sendPage(res, cacheControl, head, extraHeaders) {
   res.writeHead(200, {
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': PAGE.length,
     'Cache-Control': cacheControl,
+    ...extraHeaders,
   });
   res.end(head ? undefined : PAGE);
+}
+
+// The value of one cookie in the request's Cookie header, or null.
+function cookie(req, name) {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
 }
 
 function sendJson(res, value) {
@@ -65,6 +78,15 @@ const server = http.createServer((req, res) => {
     case '/fast':
       sendPage(res, 'private', head);
       return;
+    case '/slow':
+      setTimeout(() => sendPage(res, 'public, max-age=60', head), 100);
+      return;
+    case '/vary': {
+      const raw = cookie(req, 'user_id');
+      const level = raw === null ? 'none' : /^[\w.-]{1,64}$/.test(raw) ? raw : 'other';
+      setTimeout(() => sendPage(res, 'public, max-age=60', head, { 'X-User-Level': level }), 10);
+      return;
+    }
     case '/page':
       sendPage(res, 'public, max-age=3600', head);
       return;

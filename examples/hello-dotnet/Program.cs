@@ -1,5 +1,7 @@
 // hello-dotnet: Porter's ASP.NET Core example. It listens on 127.0.0.1:$PORT, as Porter requires of every app.
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
 
 var portText = Environment.GetEnvironmentVariable("PORT");
 if (!int.TryParse(portText, out var port) || port is <= 0 or > 65535)
@@ -39,9 +41,28 @@ app.MapMethods("/cached", getOrHead, (HttpResponse response) =>
 });
 
 // Out-of-band work: Porter has taken this process out of rotation, so a full blocking collection
-// here delays no visitor. Not counted as a visitor request.
-app.MapPost("/.porter/oob-work", (HttpResponse response) =>
+// here delays no visitor. Not counted as a visitor request. Only Porter may ask: it gives each process its own
+// secret and signs the call with it (X-Porter-OOB-Token: "ID.MAC", MAC the hex HMAC-SHA256 of ID); anyone else gets 403.
+var oobSecret = Encoding.UTF8.GetBytes(Environment.GetEnvironmentVariable("PORTER_OOB_SECRET") ?? "");
+bool IsPorterOobCall(HttpRequest request)
 {
+    var token = request.Headers["X-Porter-OOB-Token"].ToString();
+    var dot = token.IndexOf('.');
+    if (oobSecret.Length == 0 || dot <= 0 || !token[..dot].All(char.IsAsciiDigit)) return false;
+    var expected = HMACSHA256.HashData(oobSecret, Encoding.ASCII.GetBytes(token[..dot]));
+    try
+    {
+        return CryptographicOperations.FixedTimeEquals(Convert.FromHexString(token[(dot + 1)..]), expected);
+    }
+    catch (FormatException)
+    {
+        return false;
+    }
+}
+
+app.MapPost("/.porter/oob-work", (HttpRequest request, HttpResponse response) =>
+{
+    if (!IsPorterOobCall(request)) return Results.Text("out-of-band work is called by Porter only\n", statusCode: StatusCodes.Status403Forbidden);
     var before = GC.GetTotalMemory(forceFullCollection: false);
     var clock = Stopwatch.StartNew();
     GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);

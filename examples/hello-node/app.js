@@ -3,6 +3,7 @@
 // Porter starts it as `node --expose-gc app.js` with PORT set; it listens on 127.0.0.1 only.
 // Run it without Porter: PORT=8000 node --expose-gc examples/hello-node/app.js
 
+const crypto = require('crypto');
 const http = require('http');
 
 const port = Number(process.env.PORT);
@@ -13,6 +14,18 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 
 let requests = 0;
 
+// Porter gives each process its own secret and signs its out-of-band work calls with it:
+// X-Porter-OOB-Token is "ID.MAC", MAC the hex HMAC-SHA256 of ID. Nobody else can make this process collect.
+const oobSecret = process.env.PORTER_OOB_SECRET ?? '';
+
+function isPorterOobCall(req) {
+  const [id, mac] = String(req.headers['x-porter-oob-token'] ?? '').split('.');
+  if (!oobSecret || !/^[0-9]+$/.test(id ?? '') || mac === undefined) return false;
+  const expected = crypto.createHmac('sha256', oobSecret).update(id).digest();
+  const given = Buffer.from(mac, 'hex');
+  return given.length === expected.length && mac.length === expected.length * 2 && crypto.timingSafeEqual(given, expected);
+}
+
 function send(res, status, body, headers = {}) {
   const data = Buffer.from(body, 'utf8');
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': data.length, ...headers });
@@ -22,7 +35,12 @@ function send(res, status, body, headers = {}) {
 const server = http.createServer((req, res) => {
   const path = new URL(req.url, 'http://localhost').pathname;
 
-  if (req.method === 'POST' && path === '/.porter/oob-work') {
+  if (path.toLowerCase() === '/.porter/oob-work') {
+    if (req.method !== 'POST' || !isPorterOobCall(req)) {
+      req.resume();
+      send(res, 403, 'out-of-band work is called by Porter only\n', { 'Cache-Control': 'no-store' });
+      return;
+    }
     // Out-of-band work: Porter has taken this process out of rotation, so a full,
     // blocking collection here delays no visitor. global.gc exists with --expose-gc.
     req.resume();

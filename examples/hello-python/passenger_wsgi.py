@@ -1,7 +1,9 @@
 """hello-python: a WSGI app for Porter's example set, standard library only.
 
 Porter starts it through its WSGI loader (src/Workers/Spawning/wsgi_loader.py),
-which also answers POST /.porter/oob-work with gc.collect() on the app's behalf.
+which also answers POST /.porter/oob-work with gc.collect() on the app's behalf,
+after checking the call's X-Porter-OOB-Token against the process's secret
+($PORTER_OOB_SECRET): anyone but Porter gets 403 there, and this app never sees it.
 Run it without Porter:  PORT=8000 python3 src/Workers/Spawning/wsgi_loader.py examples/hello-python
 """
 

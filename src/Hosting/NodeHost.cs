@@ -11,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
 using Porter.Hosting.Discovery;
+using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
 using Porter.Hosting.Persistence;
 
@@ -44,14 +45,19 @@ public static class NodeHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // Off entirely: while this category is enabled at any level, ASP.NET starts an Activity for every request.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // Health routes log changes of status themselves (HealthTransitions), not every unhealthy probe.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         // The dispatcher and the worker forwarder log forwarding failures themselves, in one line with app and target.
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // One char per byte for every header, and a Connection value Kestrel would otherwise cut short (the edge must see what it lists).
+            kestrel.RequestHeaderEncodingSelector = ConnectionHeaderEncoding.Selector;
+            kestrel.ResponseHeaderEncodingSelector = static _ => HeaderBytes.Encoding;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize == 0 ? null : options.MaxRequestBodySize;
-            kestrel.ListenForManagement(options, ListenAddress(options.Hostname));
+            kestrel.ListenForManagement(options, ListenAddress(options.ManagementListenAddress));
         });
         // Read each request straight into a pooled buffer instead of a zero-byte read first: one receive call fewer per
         // request (+4% uncacheable, +9% hits in an interleaved A/B), for a 4 KB block held by each idle keep-alive

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Http;
 using Porter.CacheShard.Policy;
+using Porter.CacheShard.Sharding;
 using Porter.Contracts.Caching;
 using Porter.Contracts.Ids;
 
@@ -16,7 +17,8 @@ namespace Porter.CacheShard.NearCache;
 /// a broadcast, which are rare next to hits.
 /// Eviction is CLOCK (second chance) over primary keys: a hit sets the slot's reference bit; when over the entry or
 /// byte bound, the hand clears set bits and evicts the first slot whose bit is clear, with all its variants. That
-/// approximates LRU without writing shared state on every hit.
+/// approximates LRU without writing shared state on every hit. Bytes are <see cref="EntryCost"/>: keys, header fields,
+/// bodies and the objects around them, each variant's computed once when it is set.
 /// An entry is served only while fresh and for at most NearCacheMaxStaleness counted from the moment the lookup or
 /// fill that brought it <em>started</em> (not from when it was stored): whatever an unsafe request changed before
 /// that moment, the entry may describe the old state, so a gateway that missed the invalidation serves such an entry
@@ -66,7 +68,7 @@ public sealed class NearResponseCache
     /// <summary>Entries (variants) held.</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Body bytes held.</summary>
+    /// <summary>What the entries cost (<see cref="EntryCost"/>).</summary>
     public long BytesHeld => Interlocked.Read(ref _bytes);
 
     /// <summary>Entries evicted to stay within bounds since start.</summary>
@@ -114,11 +116,12 @@ public sealed class NearResponseCache
     public void Set(CacheKey key, CachedResponse entry, DateTimeOffset fetchedAt, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        long size = entry.Body.Length;
-        if (_maxEntries <= 0 || size > _maxBytes || !entry.IsFresh(now) || now.UtcTicks - fetchedAt.UtcTicks > _maxStalenessTicks)
+        long cost = EntryCost.OfNearVariant(entry);
+        if (_maxEntries <= 0 || cost + EntryCost.OfNearKey(key.Value) > _maxBytes || !entry.IsFresh(now)
+            || now.UtcTicks - fetchedAt.UtcTicks > _maxStalenessTicks)
             return;
 
-        var stored = new Stored(entry, fetchedAt.UtcTicks);
+        var stored = new Stored(entry, fetchedAt.UtcTicks, cost);
         lock (_gate)
         {
             if (fetchedAt.UtcTicks <= _forgottenBefore
@@ -129,6 +132,7 @@ public sealed class NearResponseCache
                 slot = new Slot(key.Value);
                 _slots[key.Value] = slot;
                 Link(slot);
+                Interlocked.Add(ref _bytes, EntryCost.OfNearKey(slot.Key));
             }
 
             var old = slot.Variants;
@@ -268,6 +272,7 @@ public sealed class NearResponseCache
     {
         _slots.TryRemove(slot.Key, out _);
         Unlink(slot);
+        Interlocked.Add(ref _bytes, -EntryCost.OfNearKey(slot.Key));
         Account(slot.Variants, -1);
         slot.Variants = []; // readers already holding the slot miss from now on
     }
@@ -276,7 +281,7 @@ public sealed class NearResponseCache
     {
         long bytes = 0;
         foreach (var variant in variants)
-            bytes += variant.Entry.Body.Length;
+            bytes += variant.Cost;
         Volatile.Write(ref _count, _count + sign * variants.Length);
         Interlocked.Add(ref _bytes, sign * bytes);
     }
@@ -326,5 +331,5 @@ public sealed class NearResponseCache
         public Slot? Previous;
     }
 
-    private sealed record Stored(CachedResponse Entry, long FetchedAtTicks);
+    private sealed record Stored(CachedResponse Entry, long FetchedAtTicks, long Cost);
 }

@@ -83,11 +83,33 @@ public sealed class CachedResponse
         if (!evaluation.IsStorable)
             throw new InvalidOperationException($"A refused response ({evaluation.Refusal}) cannot become a cache entry.");
         ArgumentNullException.ThrowIfNull(responseHeaders);
+        return new CachedResponse(statusCode, ReplayedHeaders(responseHeaders, evaluation.Date), body, evaluation.Variant,
+            evaluation.RequestTime, evaluation.ResponseTime, evaluation.Date, evaluation.AgeValue, evaluation.FreshnessLifetime,
+            evaluation.StaleWhileRevalidate, evaluation.StaleIfError, evaluation.Flags);
+    }
 
+    /// <summary>
+    /// A response that answers one request and is never stored: a stored entry updated by a 304 whose headers make it
+    /// unstorable (Set-Cookie, private, ...). It is what the app would have sent in full, so it has no freshness.
+    /// </summary>
+    public static CachedResponse Unstored(int statusCode, IHeaderDictionary responseHeaders, byte[] body,
+        DateTimeOffset requestTime, DateTimeOffset responseTime)
+    {
+        ArgumentNullException.ThrowIfNull(responseHeaders);
+        var date = HttpDate.TryParse(responseHeaders.Date, out var parsed) ? parsed : responseTime;
+        return new CachedResponse(statusCode, ReplayedHeaders(responseHeaders, date), body, VariantKey.None, requestTime,
+            responseTime, date, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero,
+            CacheEntryFlags.NoCache | CacheEntryFlags.MustRevalidate);
+    }
+
+    // The app's fields as they are replayed: no hop-by-hop or Connection-listed ones, no Content-Length (served from the
+    // body) or Age (computed per answer), and exactly one Date.
+    private static KeyValuePair<string, StringValues>[] ReplayedHeaders(IHeaderDictionary responseHeaders, DateTimeOffset date)
+    {
         var connectionListed = HeaderRules.ConnectionListed(responseHeaders);
         var headers = new List<KeyValuePair<string, StringValues>>(responseHeaders.Count + 1)
         {
-            new(HeaderNames.Date, HttpDate.Format(evaluation.Date)),
+            new(HeaderNames.Date, HttpDate.Format(date)),
         };
         foreach (var header in responseHeaders)
         {
@@ -95,9 +117,7 @@ public sealed class CachedResponse
                 && !string.Equals(header.Key, HeaderNames.Date, StringComparison.OrdinalIgnoreCase))
                 headers.Add(header);
         }
-        return new CachedResponse(statusCode, headers.ToArray(), body, evaluation.Variant, evaluation.RequestTime,
-            evaluation.ResponseTime, evaluation.Date, evaluation.AgeValue, evaluation.FreshnessLifetime,
-            evaluation.StaleWhileRevalidate, evaluation.StaleIfError, evaluation.Flags);
+        return headers.ToArray();
     }
 
     public int StatusCode { get; }
@@ -105,7 +125,7 @@ public sealed class CachedResponse
     /// <summary>The headers to replay on a full response, ready to copy.</summary>
     public ReadOnlySpan<KeyValuePair<string, StringValues>> Headers => _headers;
 
-    /// <summary>The headers a 304 from this entry carries (RFC 9110 §15.4.5: Cache-Control, Content-Location, Date, ETag, Expires, Vary).</summary>
+    /// <summary>The headers a 304 from this entry carries (RFC 9110 §15.4.5: Cache-Control, Content-Location, Date, ETag, Expires, Vary; and an unstored answer's Set-Cookie).</summary>
     public ReadOnlySpan<KeyValuePair<string, StringValues>> NotModifiedHeaders => _notModifiedHeaders;
 
     public ReadOnlyMemory<byte> Body => _body;
@@ -136,7 +156,8 @@ public sealed class CachedResponse
     public string? LastModified { get; }
     public DateTimeOffset? LastModifiedDate { get; }
 
-    public bool HasValidator => ETag is not null || LastModified is not null;
+    /// <summary>An ETag, or a Last-Modified that is a valid HTTP-date (an invalid one validates nothing).</summary>
+    public bool HasValidator => ETag is not null || LastModifiedDate is not null;
 
     public bool AllowsAuthorizedRequests => (Flags & CacheEntryFlags.SharedWithAuthorization) != 0;
 
@@ -199,8 +220,11 @@ public sealed class CachedResponse
         return apparentAge > correctedAgeValue ? apparentAge : correctedAgeValue;
     }
 
+    // Set-Cookie is no representation metadata, but only an unstored answer (see Unstored) can hold one: the app's
+    // cookie for this client stays on a 304 made from it.
     private static bool IsNotModifiedField(string name) =>
-        string.Equals(name, HeaderNames.CacheControl, StringComparison.OrdinalIgnoreCase)
+        string.Equals(name, HeaderNames.SetCookie, StringComparison.OrdinalIgnoreCase)
+        || string.Equals(name, HeaderNames.CacheControl, StringComparison.OrdinalIgnoreCase)
         || string.Equals(name, HeaderNames.ContentLocation, StringComparison.OrdinalIgnoreCase)
         || string.Equals(name, HeaderNames.Date, StringComparison.OrdinalIgnoreCase)
         || string.Equals(name, HeaderNames.ETag, StringComparison.OrdinalIgnoreCase)

@@ -71,19 +71,22 @@ public static class ConditionalPolicy
     public static KeyValuePair<string, StringValues>[] RevalidationHeaders(CachedResponse entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (entry.ETag is not null && entry.LastModified is not null)
-            return [new(HeaderNames.IfNoneMatch, entry.ETag), new(HeaderNames.IfModifiedSince, entry.LastModified)];
+        // An invalid Last-Modified is not sent back: the app would have to ignore it (RFC 9110 §13.1.3).
+        var lastModified = entry.LastModifiedDate is null ? null : entry.LastModified;
+        if (entry.ETag is not null && lastModified is not null)
+            return [new(HeaderNames.IfNoneMatch, entry.ETag), new(HeaderNames.IfModifiedSince, lastModified)];
         if (entry.ETag is not null)
             return [new(HeaderNames.IfNoneMatch, entry.ETag)];
-        if (entry.LastModified is not null)
-            return [new(HeaderNames.IfModifiedSince, entry.LastModified)];
+        if (lastModified is not null)
+            return [new(HeaderNames.IfModifiedSince, lastModified)];
         return [];
     }
 
     /// <summary>
     /// Applies a 304 from the app to the stored entry (RFC 9111 §4.3.4): its header fields replace the stored ones
     /// (except Content-Length and hop-by-hop fields) and freshness is recomputed with the same storage rules, so a
-    /// 304 that adds Set-Cookie or private makes the entry unstorable.
+    /// 304 that adds Set-Cookie or private makes the entry unstorable; the updated response then answers this request
+    /// only. A 304 that validates another representation updates nothing.
     /// </summary>
     /// <param name="requestHeaders">The request the revalidation was made for (it selects the variant).</param>
     public static RefreshResult Refresh(ResponsePolicy policy, CachedResponse entry, IHeaderDictionary notModifiedHeaders,
@@ -109,7 +112,8 @@ public static class ConditionalPolicy
 
         var evaluation = policy.Evaluate("GET", requestHeaders, entry.StatusCode, merged, entry.Body.Length, requestTime, responseTime);
         if (!evaluation.IsStorable)
-            return new(RefreshOutcome.NoLongerStorable, null, evaluation.Refusal);
+            return new(RefreshOutcome.NoLongerStorable,
+                CachedResponse.Unstored(entry.StatusCode, merged, entry.BodyArray, requestTime, responseTime), evaluation.Refusal);
         return new(RefreshOutcome.Refreshed, CachedResponse.Create(evaluation, entry.StatusCode, merged, entry.BodyArray), RefusalReason.None);
     }
 
@@ -141,10 +145,13 @@ public enum RefreshOutcome : byte
     /// <summary>Updated: store <see cref="RefreshResult.Entry"/> in place of the old one and serve it.</summary>
     Refreshed,
 
-    /// <summary>The 304 validates a different representation: keep the entry unchanged and fetch unconditionally.</summary>
+    /// <summary>The 304 validates a different representation: keep the entry unchanged and fetch unconditionally (the client asked for no 304).</summary>
     ValidatorMismatch,
 
-    /// <summary>The updated headers are no longer storable (<see cref="RefreshResult.Refusal"/>): drop the entry and fetch unconditionally.</summary>
+    /// <summary>
+    /// The updated headers are no longer storable (<see cref="RefreshResult.Refusal"/>): answer this request with the
+    /// updated response (<see cref="RefreshResult.Entry"/>, never stored); the stored entry stays as it was, stale.
+    /// </summary>
     NoLongerStorable,
 }
 

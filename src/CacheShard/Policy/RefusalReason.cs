@@ -46,7 +46,7 @@ public enum RefusalReason
     /// <summary>Vary: Cookie without a vary cookie configured for the app: the variant would be per user.</summary>
     VaryCookieNotConfigured,
 
-    /// <summary>The request sent the vary cookie twice with different values.</summary>
+    /// <summary>The app has a vary cookie and the request's Cookie header is not plain (see <see cref="RequestCookies"/>): the app could read the cookie otherwise.</summary>
     AmbiguousVaryCookie,
 
     /// <summary>The body is larger than the per-entry limit; it streams through uncached.</summary>
@@ -54,4 +54,7 @@ public enum RefusalReason
 
     /// <summary>The body did not arrive completely (app or client aborted); reported by the caller that buffers it.</summary>
     IncompleteBody,
+
+    /// <summary>A GET or HEAD with a body: the answer may depend on the body, which the key does not hold.</summary>
+    RequestBody,
 }

@@ -11,15 +11,20 @@ public enum CookieLookup
     /// <summary>The cookie is sent once, or several times with the same value.</summary>
     Found,
 
-    /// <summary>The cookie is sent more than once with different values: the app may read either, so the cache stays out.</summary>
+    /// <summary>The app could read the cookie otherwise than Porter does, so the cache stays out (see <see cref="RequestCookies"/>).</summary>
     Ambiguous,
 }
 
-/// <summary>Finds one cookie's value in the request's Cookie field lines (RFC 6265 §4.2.1, §5.4), without allocating.</summary>
+/// <summary>Finds one cookie's value in the request's Cookie field lines (RFC 6265 §4.2.1), without allocating.</summary>
 /// <remarks>
-/// Pairs are separated by ';' with optional whitespace, across any number of Cookie lines (HTTP/2 splits them).
-/// Names are case-sensitive. A value in double quotes is unquoted, as common server frameworks do, so "v" and v
-/// share an entry. Pairs without '=' name no cookie and are skipped.
+/// The cache keys an app's variants by the vary cookie, so Porter must read it exactly as the app's framework will, or
+/// a page rendered for one user is stored as another's. Cookie parsers disagree on anything but the plain form, so only
+/// that form is read: pairs <c>name=value</c> separated by ';' (spaces and tabs around a pair are allowed, across any
+/// number of Cookie lines), the name a token, the value only cookie-octets. Anything else makes the whole header
+/// <see cref="CookieLookup.Ambiguous"/>: a space, comma, double quote, backslash, control or non-ASCII byte in a value
+/// (Python's http.cookies reads <c>a=1 user_id=admin</c> and <c>a=1, user_id=admin</c> as two cookies; quoted values
+/// are unquoted and unescaped differently per framework), a pair without '=' (Python stops parsing there), the vary
+/// cookie sent twice with different values, or a name equal to it but for case (ASP.NET Core reads names ignoring case).
 /// </remarks>
 public static class RequestCookies
 {
@@ -34,30 +39,58 @@ public static class RequestCookies
         {
             if (line is null)
                 continue;
-            ReadOnlySpan<char> rest = line.AsSpan();
-            while (!rest.IsEmpty)
+            var text = line.AsSpan();
+            foreach (Range range in text.Split(';'))
             {
-                int semicolon = rest.IndexOf(';');
-                ReadOnlySpan<char> pair = semicolon < 0 ? rest : rest[..semicolon];
-                rest = semicolon < 0 ? default : rest[(semicolon + 1)..];
-
-                int equals = pair.IndexOf('=');
-                if (equals < 0 || !pair[..equals].Trim(" \t").SequenceEqual(name))
+                var pair = text[range].Trim(" \t");
+                if (pair.IsEmpty)
                     continue;
+                int equals = pair.IndexOf('=');
+                if (equals <= 0 || !IsToken(pair[..equals]) || !IsCookieValue(pair[(equals + 1)..]))
+                    return Ambiguous(out value);
 
-                ReadOnlySpan<char> candidate = pair[(equals + 1)..].Trim(" \t");
-                if (candidate.Length >= 2 && candidate[0] == '"' && candidate[^1] == '"')
-                    candidate = candidate[1..^1];
-
-                if (found && !candidate.SequenceEqual(value))
+                var pairName = pair[..equals];
+                if (!pairName.SequenceEqual(name))
                 {
-                    value = default;
-                    return CookieLookup.Ambiguous;
+                    if (pairName.Equals(name, StringComparison.OrdinalIgnoreCase))
+                        return Ambiguous(out value);
+                    continue;
                 }
+                var candidate = pair[(equals + 1)..];
+                if (found && !candidate.SequenceEqual(value))
+                    return Ambiguous(out value);
                 found = true;
                 value = candidate;
             }
         }
         return found ? CookieLookup.Found : CookieLookup.Absent;
+    }
+
+    private static CookieLookup Ambiguous(out ReadOnlySpan<char> value)
+    {
+        value = default;
+        return CookieLookup.Ambiguous;
+    }
+
+    // RFC 9110 §5.6.2 tchar.
+    private static bool IsToken(ReadOnlySpan<char> s)
+    {
+        foreach (char c in s)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && "!#$%&'*+-.^_`|~".IndexOf(c) < 0)
+                return false;
+        }
+        return true;
+    }
+
+    // RFC 6265 §4.1.1 cookie-octet: visible ASCII except DQUOTE, comma, semicolon and backslash.
+    private static bool IsCookieValue(ReadOnlySpan<char> s)
+    {
+        foreach (char c in s)
+        {
+            if (c <= ' ' || c >= '\x7f' || c is '"' or ',' or ';' or '\\')
+                return false;
+        }
+        return true;
     }
 }

@@ -105,7 +105,7 @@ public sealed class ResponsePolicy
 
         var initialAge = CachedResponse.CorrectedInitialAge(requestTime, responseTime, date, ageValue);
         bool freshOnArrival = !cc.NoCache && lifetime > initialAge;
-        bool hasValidator = responseHeaders.ContainsKey(HeaderNames.ETag) || responseHeaders.ContainsKey(HeaderNames.LastModified);
+        bool hasValidator = responseHeaders.ContainsKey(HeaderNames.ETag) || HttpDate.TryParse(responseHeaders.LastModified, out _);
         bool staleServable = (flags & CacheEntryFlags.MustRevalidate) == 0
             && initialAge <= lifetime + (staleWhileRevalidate > staleIfError ? staleWhileRevalidate : staleIfError)
             && (staleWhileRevalidate > TimeSpan.Zero || staleIfError > TimeSpan.Zero);
@@ -128,15 +128,10 @@ public sealed class ResponsePolicy
         StringValues expires = responseHeaders.Expires;
         if (expires.Count > 0)
         {
-            // An invalid Expires (e.g. "0") means already expired; of several, the earliest is the restrictive one.
-            DateTimeOffset? earliest = null;
-            foreach (string? line in expires)
-            {
-                if (!HttpDate.TryParse(line.AsSpan(), out var value))
-                    return TimeSpan.Zero;
-                earliest = earliest is { } e && e < value ? e : value;
-            }
-            var lifetime = earliest!.Value - date;
+            // RFC 9111 §5.3: an invalid Expires ("0", extra spaces, several field lines) means already expired.
+            if (!HttpDate.TryParse(expires, out var expiresAt))
+                return TimeSpan.Zero;
+            var lifetime = expiresAt - date;
             return lifetime > TimeSpan.Zero ? lifetime : TimeSpan.Zero;
         }
 

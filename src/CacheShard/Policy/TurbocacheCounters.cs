@@ -28,7 +28,7 @@ public sealed class TurbocacheCounters
 
     public void RecordBypass() => Interlocked.Increment(ref _bypasses);
 
-    /// <summary>A response was stored; <paramref name="replacedBytes"/> is the body size of the variant it replaced, if any.</summary>
+    /// <summary>A response was stored, costing <paramref name="bytes"/>; <paramref name="replacedBytes"/> is the cost of the variant it replaced, if any (see EntryCost).</summary>
     public void RecordStore(long bytes, long replacedBytes = 0)
     {
         Interlocked.Increment(ref _stores);

@@ -428,6 +428,8 @@ public sealed class CacheEntity : ReceiveActor
     private void Upsert(KeyState state, CacheKey key, StoredVariant added, DateTimeOffset now)
     {
         var counters = _settings.Stats.For(key);
+        // The key's own cost is held while it has a variant: it is added with the first one.
+        long keyCost = state.Head is null ? EntryCost.OfStoreKey(state.Key) : 0;
         long replacedBytes = 0;
         long releasedBytes = 0;
         StoredVariant? previous = null;
@@ -436,12 +438,12 @@ public sealed class CacheEntity : ReceiveActor
         {
             if (existing.Variant.Equals(added.Variant))
             {
-                replacedBytes += existing.Bytes;
+                replacedBytes += existing.Cost;
                 state.Unlink(existing, previous);
             }
             else if (existing.IsUseless(now))
             {
-                releasedBytes += existing.Bytes;
+                releasedBytes += existing.Cost;
                 state.Unlink(existing, previous);
             }
             else
@@ -466,15 +468,14 @@ public sealed class CacheEntity : ReceiveActor
                 }
             }
             state.Unlink(lru!, lruPrevious);
-            releasedBytes += lru!.Bytes;
-            counters.RecordEviction(1, lru.Bytes);
+            counters.RecordEviction(1, lru!.Cost);
         }
 
         added.LastUsed = ++_useClock;
         // Newest first: a lookup takes the first variant that matches.
         added.Next = state.Head;
         state.Head = added;
-        counters.RecordStore(added.Bytes, replacedBytes);
+        counters.RecordStore(keyCost + added.Cost, replacedBytes);
         _settings.Ledger.Update(state, state.HeldBytes);
     }
 
@@ -501,14 +502,19 @@ public sealed class CacheEntity : ReceiveActor
         public Coordination? Coordination;
         public long LastLookupTicks;
 
-        /// <summary>Body bytes of the key's variants (at most 16 to add up; not kept in a field, to keep the key's state small).</summary>
+        /// <summary>
+        /// What the key costs (<see cref="EntryCost"/>): its own cost and its variants', 0 without variants (at most 16
+        /// to add up; not kept in a field, to keep the key's state small).
+        /// </summary>
         public long HeldBytes
         {
             get
             {
-                long bytes = 0;
+                if (Head is null)
+                    return 0;
+                long bytes = EntryCost.OfStoreKey(Key);
                 for (var v = Head; v is not null; v = v.Next)
-                    bytes += v.Bytes;
+                    bytes += v.Cost;
                 return bytes;
             }
         }
@@ -600,10 +606,13 @@ public sealed class CacheEntity : ReceiveActor
             _staleIfError = data.StaleIfError;
             _flags = (CacheEntryFlags)data.Flags;
             Variant = CacheEntryMapping.ToVariant(data.Variant);
+            // A superset of CachedResponse.HasValidator (the Last-Modified value is not read here): at worst the gateway
+            // revalidates with no validator to send, which is a plain fill.
             HasValidator = HeaderBlock.Contains(data.Headers, "ETag") || HeaderBlock.Contains(data.Headers, "Last-Modified");
         }
 
-        public long Bytes => _body.LongLength;
+        /// <summary>What the variant costs (<see cref="EntryCost"/>); recomputed, as it is asked for only when the key changes.</summary>
+        public long Cost => EntryCost.OfStoredVariant(_headers, _body, _variantData);
 
         public bool AllowsAuthorizedRequests => (_flags & CacheEntryFlags.SharedWithAuthorization) != 0;
 

@@ -4,8 +4,9 @@ using Porter.Contracts.Caching;
 namespace Porter.CacheShard.Sharding;
 
 /// <summary>
-/// Bounds the body bytes that the cache stores of one node hold together (<see cref="TurbocacheOptions.MaxTotalBytes"/>):
-/// a DI singleton shared by the node's cache entities, evicting the least recently used keys' entries when over budget.
+/// Bounds the memory that the cache stores of one node hold together (<see cref="TurbocacheOptions.MaxTotalBytes"/>, in
+/// <see cref="EntryCost"/>: keys, header blocks, bodies and the objects around them): a DI singleton shared by the node's
+/// cache entities, evicting the least recently used keys' entries when over budget.
 /// </summary>
 /// <remarks>
 /// Each cached key is one <see cref="Record"/> (the store's own per-key state derives from it, so the ledger adds no
@@ -54,7 +55,7 @@ public sealed class CacheMemoryLedger
 
     public long MaxTotalBytes { get; }
 
-    /// <summary>Body bytes held by this node's cache stores.</summary>
+    /// <summary>What this node's cache stores hold, in <see cref="EntryCost"/>.</summary>
     public long TotalBytes => Interlocked.Read(ref _totalBytes);
 
     /// <summary>Keys holding at least one byte.</summary>
@@ -71,7 +72,7 @@ public sealed class CacheMemoryLedger
             return record.Linked(this) ? record.Bytes : 0;
     }
 
-    /// <summary>Records that <paramref name="record"/> now holds <paramref name="bytes"/> body bytes and was just used; evicts least recently used records while the node is over budget.</summary>
+    /// <summary>Records that <paramref name="record"/> now costs <paramref name="bytes"/> and was just used; evicts least recently used records while the node is over budget.</summary>
     /// <remarks>The record just updated is the most recently used, so it is evicted only if it alone exceeds the budget.</remarks>
     public void Update(Record record, long bytes)
     {

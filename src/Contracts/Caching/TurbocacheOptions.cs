@@ -11,13 +11,13 @@ public sealed class TurbocacheOptions
     /// <summary>Largest body stored per entry; larger responses stream through uncached.</summary>
     public long MaxBodyBytes { get; set; } = 1L << 20;
 
-    /// <summary>Body bytes a cache node holds across all entries before evicting least recently used ones.</summary>
+    /// <summary>Memory a cache node's entries may take (keys, headers, bodies and a fixed overhead each) before the least recently used are evicted.</summary>
     public long MaxTotalBytes { get; set; } = 256L << 20;
 
     /// <summary>Entries (variants) a gateway's near cache holds.</summary>
     public int NearCacheMaxEntries { get; set; } = 4096;
 
-    /// <summary>Body bytes a gateway's near cache holds.</summary>
+    /// <summary>Memory a gateway's near cache may take, counted as for <see cref="MaxTotalBytes"/>.</summary>
     public long NearCacheMaxBytes { get; set; } = 64L << 20;
 
     /// <summary>

@@ -33,6 +33,12 @@ public sealed class OobOptions
     /// <summary>How long a worker waits for a process's answer to <c>POST /.porter/oob-work</c>; a timeout counts as done and recycles the process.</summary>
     public TimeSpan WorkTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Seconds a process waits for its token (<c>oob-token-wait-timeout</c>) while it keeps serving; then the pending run is
+    /// dropped and the process stays in rotation. Bounds what a coordinator outage or a long queue can hold back.
+    /// </summary>
+    public double TokenWaitTimeout { get; set; } = 30;
+
     /// <summary>Journal events between coordinator snapshots; older events and snapshots are deleted after each snapshot.</summary>
     public int SnapshotEvery { get; set; } = 100;
 
@@ -54,6 +60,8 @@ public sealed class OobOptions
         // A run must be able to finish within its lease, or every timed-out run would also be reclaimed under its holder.
         else if (WorkTimeout >= LeaseTime && LeaseTime > TimeSpan.Zero)
             errors.Add($"Oob WorkTimeout ({WorkTimeout}) must be shorter than LeaseTime ({LeaseTime}).");
+        if (!(TokenWaitTimeout > 0) || double.IsInfinity(TokenWaitTimeout))
+            errors.Add($"Oob TokenWaitTimeout must be a positive number of seconds (got {TokenWaitTimeout}).");
         if (SnapshotEvery < 1)
             errors.Add($"Oob SnapshotEvery must be at least 1 (got {SnapshotEvery}).");
         return errors;

@@ -10,13 +10,16 @@ public sealed class PorterOptions
     /// <summary>Public HTTP port of the gateway.</summary>
     public int Port { get; set; } = 3000;
 
-    /// <summary>Address the gateway binds to.</summary>
-    public string Address { get; set; } = "127.0.0.1";
+    /// <summary>
+    /// Address the node's HTTP listener binds (the public one, or a worker's internal one); null means the node's own
+    /// <see cref="Hostname"/>, so nodes sharing one host network each keep to their address (<see cref="HttpListenAddress"/>).
+    /// </summary>
+    public string? Address { get; set; }
 
     /// <summary>Default environment for apps that do not set one.</summary>
     public string Environment { get; set; } = "production";
 
-    /// <summary>Where the node keeps its journal and PID records; default APP_DIR/tmp/porter.</summary>
+    /// <summary>Where the node keeps its journal and PID records; default APP_DIR/tmp/porter/ROLE-HOSTNAME-PORT (one per node identity); locked while the node runs.</summary>
     public string? DataDir { get; set; }
 
     /// <summary>Peers whose X-Forwarded-* headers are trusted (IP addresses).</summary>
@@ -43,11 +46,17 @@ public sealed class PorterOptions
     /// <summary>Largest request body accepted, in bytes (413 above it); 0 means unlimited.</summary>
     public long MaxRequestBodySize { get; set; } = 1L << 30;
 
-    /// <summary>Address other cluster members reach this node's remoting on.</summary>
+    /// <summary>Address other cluster members reach this node on (remoting, a worker's endpoint); its listeners bind it unless told otherwise.</summary>
     public string Hostname { get; set; } = "127.0.0.1";
 
     /// <summary>Akka remoting port; 0 lets the OS choose (fine for a cluster of one).</summary>
     public int RemotingPort { get; set; }
+
+    /// <summary>
+    /// The secret every gateway and worker node of a cluster shares: gateways sign what they forward to workers' internal
+    /// listeners with it. Required on a network address; on loopback a built-in development secret stands in.
+    /// </summary>
+    public string? ClusterSecret { get; set; }
 
     /// <summary>Cluster seed nodes (akka.tcp://porter@host:port); empty means this node forms a cluster of its own.</summary>
     public List<string> SeedNodes { get; set; } = new();
@@ -78,6 +87,12 @@ public sealed class PorterOptions
 
     /// <summary>The single app served when no <see cref="Apps"/> list is given (APP_DIR on the command line).</summary>
     public AppOptions? App { get; set; }
+
+    /// <summary>Address the HTTP listener binds: <see cref="Address"/>, by default <see cref="Hostname"/>.</summary>
+    public string HttpListenAddress => Address ?? Hostname;
+
+    /// <summary>Address the management listener binds: <see cref="ManagementOptions.Address"/>, by default <see cref="Hostname"/>.</summary>
+    public string ManagementListenAddress => Management.Address ?? Hostname;
 
     public bool IsDevelopment(AppOptions app) =>
         string.Equals(app.Environment ?? Environment, "development", StringComparison.OrdinalIgnoreCase);

@@ -12,6 +12,7 @@ public sealed record PoolState(int MaxPoolSize, int ProcessCount, IReadOnlyList<
 /// <param name="Spawning">Processes started that do not accept connections yet.</param>
 /// <param name="Restarting">True while processes from before a restart are still being replaced.</param>
 /// <param name="Failure">Why the app is failing (crash loop), or null.</param>
+/// <param name="OobDropped">Out-of-band work runs dropped on this node because no token came within the token wait bound.</param>
 public sealed record AppPoolState(
     AppName App,
     int MinInstances,
@@ -20,14 +21,18 @@ public sealed record AppPoolState(
     int Spawning,
     bool Restarting,
     string? Failure,
-    IReadOnlyList<ProcessState> Processes);
+    IReadOnlyList<ProcessState> Processes,
+    long OobDropped = 0);
 
 /// <summary>One app process: the fields <c>passenger-status</c> shows.</summary>
 /// <param name="RouteId">The opaque id sticky-session cookies name.</param>
 /// <param name="Concurrency">Most concurrent requests; 0 means unlimited.</param>
 /// <param name="CpuPercent">CPU time of the process tree over its lifetime, in percent of one core.</param>
 /// <param name="RssBytes">Resident memory of the process and its descendants; null when unreadable.</param>
-/// <param name="Oob">Its out-of-band work run: pending, draining, waiting-for-token or working; null when none.</param>
+/// <param name="Oob">
+/// Its out-of-band work run: pending, waiting-for-token or granted (still serving), then draining or working (out of
+/// rotation); null when none.
+/// </param>
 public sealed record ProcessState(
     ProcessId Pid,
     string RouteId,

@@ -15,6 +15,12 @@ namespace Porter.Gateway.Caching;
 /// answer the moment its headers arrive (before any byte reaches the client), swaps in a refreshed or stale entry
 /// when the app says 304 or fails, and afterwards stores the captured body or releases the key's waiters.
 /// </summary>
+/// <remarks>
+/// A 304 to a revalidation answers the cache's conditional, not the client's, so it never reaches the client: it
+/// refreshes the entry; or, when the refreshed headers are not storable, the updated response answers this request
+/// alone; or, when it validates another representation (RFC 9111 §4.3.4), the request is sent again without the
+/// cache's validators. The client sees a 304 only when its own conditionals match what it is answered with.
+/// </remarks>
 internal sealed class CacheExchange(
     TurbocacheMiddleware owner,
     HttpContext context,
@@ -32,8 +38,10 @@ internal sealed class CacheExchange(
     private ResponseEvaluation _evaluation;
     private bool _evaluated;
     private CachedResponse? _answerWith;
+    private RefusalReason _refusal;
     private string _answerStatus = CacheStatus.Hit;
     private bool _store;
+    private bool _refetch;
     private bool _reported;
     private CaptureStream? _capture;
 
@@ -57,13 +65,22 @@ internal sealed class CacheExchange(
         {
             var refreshed = ConditionalPolicy.Refresh(policy.Response, revalidating, response.Headers,
                 httpContext.Request.Headers, requestTime, _responseTime);
-            if (refreshed.Outcome == RefreshOutcome.Refreshed && refreshed.Entry is { } entry)
+            switch (refreshed.Outcome)
             {
-                AnswerWith(entry, CacheStatus.Hit);
-                _store = true;
-                return false;
+                case RefreshOutcome.Refreshed:
+                    AnswerWith(refreshed.Entry!, CacheStatus.Hit);
+                    _store = true;
+                    return false;
+                case RefreshOutcome.NoLongerStorable:
+                    policy.Counters.RecordRefusal(refreshed.Refusal);
+                    _refusal = refreshed.Refusal;
+                    AnswerWith(refreshed.Entry!, cacheStatus);
+                    return false;
+                default:
+                    _refetch = true;
+                    context.Response.Clear();
+                    return false;
             }
-            policy.Counters.RecordRefusal(refreshed.Refusal);
         }
         if (status >= 500 && staleIfError is not null)
         {
@@ -105,11 +122,18 @@ internal sealed class CacheExchange(
         using var capture = _capture;
         try
         {
+            if (_refetch)
+            {
+                // The fill (if this is one) passes to the unconditional fetch, which reports it.
+                _reported = true;
+                await owner.FetchAsync(context, policy, request, key, mode, requestId, null, staleIfError, cacheStatus);
+                return;
+            }
             if (_answerWith is { } answer)
             {
                 var now = owner.Clock.GetUtcNow();
                 if (_store) Store(answer, now);
-                else Release(passThrough: false);
+                else ReleaseAfterRefusal(_refusal, now);
                 if (!context.Response.HasStarted)
                     await CachedResponseWriter.WriteAsync(context, answer, now, owner.StatusHeader, _answerStatus);
                 return;
@@ -123,11 +147,7 @@ internal sealed class CacheExchange(
             }
             if (_evaluated && _evaluation.IsStorable)
                 policy.Counters.RecordRefusal(capture?.Overflowed == true ? RefusalReason.BodyTooLarge : RefusalReason.IncompleteBody);
-            // Waiters should not queue behind a key whose answers cannot be stored; a refusal caused by this
-            // request (its Authorization, no-store or vary cookie) says nothing about the key's other requests.
-            var passThrough = _evaluated && !_evaluation.IsStorable && !IsCausedByRequest(_evaluation.Refusal);
-            if (passThrough) owner.PassThrough.Mark(key, owner.Clock.GetUtcNow());
-            Release(passThrough);
+            ReleaseAfterRefusal(_evaluated ? _evaluation.Refusal : RefusalReason.None, owner.Clock.GetUtcNow());
         }
         finally
         {
@@ -135,8 +155,21 @@ internal sealed class CacheExchange(
         }
     }
 
+    /// <summary>
+    /// Releases the key after an answer that was not stored. Waiters should not queue behind a key whose answers cannot
+    /// be stored; a refusal caused by this request (its Authorization, no-store or vary cookie) says nothing about the
+    /// key's other requests.
+    /// </summary>
+    private void ReleaseAfterRefusal(RefusalReason refusal, DateTimeOffset now)
+    {
+        var passThrough = refusal != RefusalReason.None && !IsCausedByRequest(refusal);
+        if (passThrough) owner.PassThrough.Mark(key, now);
+        Release(passThrough);
+    }
+
     private static bool IsCausedByRequest(RefusalReason refusal) =>
-        refusal is RefusalReason.AuthorizedRequest or RefusalReason.RequestNoStore or RefusalReason.AmbiguousVaryCookie;
+        refusal is RefusalReason.AuthorizedRequest or RefusalReason.RequestNoStore or RefusalReason.AmbiguousVaryCookie
+            or RefusalReason.RequestBody;
 
     /// <summary>The body arrived whole: forwarding ended without error, nothing past the limit, and Content-Length (if any) matched.</summary>
     private bool CompletedWhole(CaptureStream capture) =>

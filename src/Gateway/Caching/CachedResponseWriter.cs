@@ -28,6 +28,7 @@ internal static class CachedResponseWriter
             response.ContentLength = entry.ContentLength;
         }
         headers.Age = entry.AgeHeaderValue(now);
+        context.Features.Set(CacheVerdict.Of(cacheStatus));
         if (statusHeader is not null) headers[statusHeader] = cacheStatus;
 
         if (notModified || HttpMethods.IsHead(context.Request.Method) || entry.Body.IsEmpty) return Task.CompletedTask;

@@ -43,7 +43,8 @@ public sealed class NearCacheHits
     {
         var now = _clock.GetUtcNow();
         var request = context.Request;
-        var parts = new CacheKeyParts(policy.App, request.Scheme, request.Host.Value, request.Path.Value, request.QueryString.Value);
+        RequestTarget.Split(context, out var path, out var query);
+        var parts = new CacheKeyParts(policy.App, request.Scheme, request.Host.Value, path, query);
         if (!_near.TryGet(parts, request.Headers, now, out var hot) || !evaluation.CanUse(hot, now))
         {
             written = Task.CompletedTask;

@@ -1,7 +1,6 @@
 using System.Collections.Frozen;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Net.Http.Headers;
 using Porter.CacheShard.Policy;
 using Porter.Gateway.Edge;
 using Porter.Hosting.Edge;
@@ -13,9 +12,9 @@ namespace Porter.Gateway.Caching;
 /// The first step of the public pipeline: a hit on a hot key is answered from the near cache here, before the steps
 /// a hit does not need (forwarded headers, static files, the turbocache's miss handling). Everything else, and any
 /// request the later steps could answer differently, goes down the full pipeline:
-/// a request the guard refuses, one with a body, one that may name a static file of the app, and one carrying
-/// X-Forwarded-* or Forwarded (the full pipeline rewrites those before its lookup; stored variants always hold the
-/// rewritten values, so a request without them cannot match a variant chosen by them).
+/// a request the guard refuses, one that may name a static file of the app, one carrying X-Forwarded-* or Forwarded
+/// (the full pipeline rewrites those before its lookup; stored variants always hold the rewritten values, so a request
+/// without them cannot match a variant chosen by them), and one the cache may not look up (a body, no-cache, ...).
 /// </summary>
 public sealed class NearHitMiddleware
 {
@@ -41,7 +40,7 @@ public sealed class NearHitMiddleware
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method)) return _next(context);
         if (_apps.Resolve(request.Host) is not { } resolved || !_hits.TryGetPolicy(resolved.App.Name, out var policy)) return _next(context);
         var headers = request.Headers;
-        if (request.ContentLength > 0 || headers.ContainsKey(HeaderNames.TransferEncoding) || ForwardedHeadersMiddleware.HasForwardingHeaders(headers)
+        if (ForwardedHeadersMiddleware.HasForwardingHeaders(headers)
             || (_appsWithFiles.Contains(resolved.App.Name) && AppStaticFilesMiddleware.MayBeFile(request.Path))
             || RequestGuardMiddleware.Refusal(context) != RequestGuardMiddleware.Refused.No)
             return _next(context);

@@ -75,6 +75,7 @@ public sealed class TurbocacheMiddleware
                 return FetchAsync(context, policy, evaluation, KeyOf(context, policy), FetchMode.StoreIfStorable, 0, null, null, CacheStatus.Bypass);
             case RequestDisposition.NoStore:
                 policy.Counters.RecordBypass();
+                policy.Counters.RecordRefusal(evaluation.Refusal);
                 SetCacheStatus(context, CacheStatus.Bypass);
                 return _next(context);
             case RequestDisposition.Invalidate:
@@ -92,7 +93,8 @@ public sealed class TurbocacheMiddleware
         policy.Counters.RecordLookup();
         var now = _clock.GetUtcNow();
         var request = context.Request;
-        var parts = new CacheKeyParts(policy.App, request.Scheme, request.Host.Value, request.Path.Value, request.QueryString.Value);
+        RequestTarget.Split(context, out var path, out var query);
+        var parts = new CacheKeyParts(policy.App, request.Scheme, request.Host.Value, path, query);
         var key = parts.ToKey();
         var shard = _breakers.ShardOf(key);
         if (_breakers.IsOpen(shard)) return BypassAsync(context, policy, evaluation, key);
@@ -221,7 +223,7 @@ public sealed class TurbocacheMiddleware
 
     /// <summary>Forwards to the app with a <see cref="CacheExchange"/> watching the answer, then stores or releases the key.</summary>
     /// <param name="requestId">The request id the lookup that made this request the filler carried (for <see cref="FetchMode.Fill"/>).</param>
-    private async Task FetchAsync(HttpContext context, AppCachePolicy policy, RequestEvaluation evaluation, CacheKey key,
+    internal async Task FetchAsync(HttpContext context, AppCachePolicy policy, RequestEvaluation evaluation, CacheKey key,
         FetchMode mode, long requestId, CachedResponse? revalidating, CachedResponse? staleIfError, string cacheStatus)
     {
         var exchange = new CacheExchange(this, context, policy, evaluation, key, mode, requestId, revalidating, staleIfError, cacheStatus,
@@ -253,6 +255,8 @@ public sealed class TurbocacheMiddleware
         target.PathBase = source.PathBase;
         target.Path = source.Path;
         target.QueryString = source.QueryString;
+        // The refresh forwards the target exactly as the client sent it, as the key names it.
+        RequestTarget.CopyRaw(context, refresh);
         foreach (var (name, value) in source.Headers)
         {
             // The client's own conditionals and range belong to its request, not to the refresh.
@@ -279,6 +283,7 @@ public sealed class TurbocacheMiddleware
 
     internal void SetCacheStatus(HttpContext context, string status)
     {
+        context.Features.Set(CacheVerdict.Of(status));
         if (StatusHeader is not null) context.Response.Headers[StatusHeader] = status;
     }
 
@@ -298,8 +303,8 @@ public sealed class TurbocacheMiddleware
 
     private static CacheKey KeyOf(HttpContext context, AppCachePolicy policy)
     {
-        var request = context.Request;
-        return CacheKey.Create(policy.App, request.Scheme, request.Host.Value ?? "", request.Path.Value ?? "", request.QueryString.Value);
+        RequestTarget.Split(context, out var path, out var query);
+        return new CacheKeyParts(policy.App, context.Request.Scheme, context.Request.Host.Value, path, query).ToKey();
     }
 
     private sealed record InvalidationState(TurbocacheMiddleware Owner, HttpContext Context, AppCachePolicy Policy);
@@ -315,8 +320,9 @@ public sealed class TurbocacheMiddleware
         var request = context.Request;
         var status = context.Response.StatusCode;
         if (!InvalidationPolicy.Invalidates(request.Method, status)) return;
+        var (path, query) = RequestTarget.ToStrings(context);
         var keys = InvalidationPolicy.KeysToInvalidate(request.Method, status, state.Policy.App, request.Scheme,
-            request.Host.Value ?? "", request.Path.Value ?? "", request.QueryString.Value, context.Response.Headers);
+            request.Host.Value ?? "", path, query, context.Response.Headers);
         var now = _clock.GetUtcNow();
         var drops = new Task[keys.Count];
         for (int i = 0; i < keys.Count; i++)

@@ -14,6 +14,7 @@ public static class PorterCli
           start [APP_DIR]   run a standalone node (gateway, cache and worker) serving APP_DIR
           gateway [APP_DIR] run a gateway node (gateway and cache) forwarding to worker nodes
           status            show the cluster, pools, turbocache and OOB state (--url http://host:8558)
+          health            exit 0 when the node's management API says it is ready (a container HEALTHCHECK)
 
         Run 'porter start --help' for the options of start.
         """;
@@ -40,6 +41,8 @@ public static class PorterCli
                     args[1..], checkApp: null, GatewayHost.Build);
             case "status":
                 return await StatusCommand.RunAsync(args[1..]);
+            case "health":
+                return await HealthCommand.RunAsync(args[1..]);
             default:
                 return NodeProgram.Fail($"unknown command '{args[0]}' (see 'porter --help')", NodeProgram.ExitUsage);
         }

@@ -144,6 +144,8 @@ public static class StatusCommand
                         text.AppendLine(CultureInfo.InvariantCulture,
                             $"  Spawning: {app.GetProperty("spawning").GetInt32()}, restarting: {(app.GetProperty("restarting").GetBoolean() ? "yes" : "no")}");
                     if (Str(app, "failure") is { Length: > 0 } failure) text.AppendLine(CultureInfo.InvariantCulture, $"  Failing: {failure}");
+                    if (app.TryGetProperty("oobDropped", out var dropped) && dropped.GetInt64() > 0)
+                        text.AppendLine(CultureInfo.InvariantCulture, $"  Out-of-band runs dropped (no token in time): {dropped.GetInt64()}");
                     if (cacheByApp.TryGetValue(name, out var counters))
                         text.AppendLine(CultureInfo.InvariantCulture,
                             $"  Turbocache (all gateways): {counters.Lookups} lookups, {counters.HitRatio * 100:0.0}% hits, {counters.Stores} stores");

@@ -1,15 +1,20 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
-using Porter.Contracts.Options;
+using Porter.Gateway.Caching;
 using Porter.Hosting.Management;
 using Porter.Hosting.Edge;
 
 namespace Porter.Gateway.Edge;
 
-/// <summary>Counts every public request and its duration, tagged with the app and the turbocache's verdict.</summary>
-public sealed class RequestMetricsMiddleware(RequestDelegate next, PorterMetrics metrics, PorterOptions options)
+/// <summary>
+/// Counts every public request and its duration, tagged with the app and the turbocache's verdict. Both labels take
+/// only values Porter chose (configured app names, the <see cref="CacheVerdict"/> the turbocache set): nothing a
+/// client or an app sends can add a series.
+/// </summary>
+public sealed class RequestMetricsMiddleware(RequestDelegate next, PorterMetrics metrics)
 {
-    private readonly string _cacheHeader = options.Turbocache.CacheStatusHeader is { Length: > 0 } h ? h : "X-Cache";
+    /// <summary>The cache label of a request the turbocache did not judge (cache off, static file, refused).</summary>
+    public const string NoVerdict = "NONE";
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -21,7 +26,7 @@ public sealed class RequestMetricsMiddleware(RequestDelegate next, PorterMetrics
         finally
         {
             var app = context.Features.Get<ResolvedApp>()?.App.Name ?? "none";
-            var cache = context.Response.Headers[_cacheHeader].ToString() is { Length: > 0 } status ? status : "NONE";
+            var cache = context.Features.Get<CacheVerdict>()?.Status ?? NoVerdict;
             metrics.RecordRequest(app, cache, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http;
 using Porter.Contracts.Options;
 using Porter.Hosting.Edge;
+using Porter.Hosting.Management;
 using Porter.Workers.Dispatching;
+using Porter.Workers.Hosting;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Porter.Gateway.Forwarding;
@@ -11,7 +13,8 @@ namespace Porter.Gateway.Forwarding;
 /// requests in flight from this gateway) over pooled HTTP/1.1 keep-alive connections. A request that never reached
 /// a worker (connection refused, or failed before a response byte while safe to repeat) is retried on another one.
 /// </summary>
-public sealed class WorkerForwarder(WorkerRoutes routes, IHttpForwarder forwarder, ILogger<WorkerForwarder> logger)
+public sealed class WorkerForwarder(WorkerRoutes routes, IHttpForwarder forwarder, GatewayCredentials credentials, PorterMetrics metrics,
+    ILogger<WorkerForwarder> logger)
 {
     /// <summary>How long the Retry-After header tells clients to wait when no worker serves the app.</summary>
     public const int RetryAfterSeconds = 5;
@@ -19,6 +22,8 @@ public sealed class WorkerForwarder(WorkerRoutes routes, IHttpForwarder forwarde
     private const int MaxAttempts = 3;
 
     private static readonly HttpMessageInvoker Client = UpstreamHttp.CreateInvoker();
+
+    private readonly WorkerRequestTransformer _transformer = new(credentials);
 
     public async Task ForwardAsync(HttpContext context, AppOptions app)
     {
@@ -37,7 +42,7 @@ public sealed class WorkerForwarder(WorkerRoutes routes, IHttpForwarder forwarde
             worker.Enter();
             try
             {
-                error = await forwarder.SendAsync(context, worker.Endpoint.OriginalString, Client, UpstreamHttp.RequestConfig, WorkerRequestTransformer.Instance);
+                error = await forwarder.SendAsync(context, worker.Endpoint.OriginalString, Client, UpstreamHttp.RequestConfig, _transformer);
             }
             finally
             {
@@ -54,18 +59,19 @@ public sealed class WorkerForwarder(WorkerRoutes routes, IHttpForwarder forwarde
                 (failed ??= []).Add(worker);
                 continue;
             }
-            if (!context.RequestAborted.IsCancellationRequested)
+            if (!ForwardingFailures.CountClientFault(context, error, metrics, logger, app.Name) && !context.RequestAborted.IsCancellationRequested)
                 logger.LogWarning("{App}: forwarding to worker {Worker} failed with {Error}: {Message}", app.Name, worker.Node, error, exception?.Message);
             await ForwardingFailures.AnswerAsync(context, error, "worker node");
             return;
         }
     }
 
-    /// <summary>The app forwarding rules plus the app's name for the worker, which need not resolve the Host again.</summary>
-    private sealed class WorkerRequestTransformer : AppRequestTransformer
+    /// <summary>
+    /// The app forwarding rules plus what the worker needs: the app's name (it need not resolve the Host again) and
+    /// this gateway's signature, without which the worker's internal listener refuses the request.
+    /// </summary>
+    private sealed class WorkerRequestTransformer(GatewayCredentials credentials) : AppRequestTransformer
     {
-        public static new readonly WorkerRequestTransformer Instance = new();
-
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
             string destinationPrefix, CancellationToken cancellationToken)
         {
@@ -73,6 +79,8 @@ public sealed class WorkerForwarder(WorkerRoutes routes, IHttpForwarder forwarde
             proxyRequest.Headers.Remove(AppResolver.AppHeader);
             // Escaped: header values are ASCII, app names (folder names) need not be.
             proxyRequest.Headers.TryAddWithoutValidation(AppResolver.AppHeader, Uri.EscapeDataString(httpContext.Features.Get<ResolvedApp>()!.App.Name));
+            proxyRequest.Headers.Remove(GatewayCredentials.Header);
+            proxyRequest.Headers.TryAddWithoutValidation(GatewayCredentials.Header, credentials.Sign());
         }
     }
 }

@@ -3,6 +3,7 @@ using Porter.Contracts.Options;
 using Porter.Gateway.Forwarding;
 using Porter.Hosting;
 using Porter.Hosting.Management;
+using Porter.Workers.Hosting;
 using Porter.Workers.Oob;
 
 namespace Porter.Gateway.Hosting;
@@ -15,11 +16,13 @@ public static class GatewayHost
 {
     public static WebApplication Build(PorterOptions options)
     {
+        var credentials = new GatewayCredentials(options, TimeProvider.System);
         var builder = NodeHost.CreateBuilder(options);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.Address), options.Port));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.HttpListenAddress), options.Port));
         builder.Services.AddGatewayRole(options);
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<WorkerRoutes>();
+        builder.Services.AddSingleton(credentials);
         builder.Services.AddSingleton<WorkerForwarder>();
 
         builder.Services.AddAkka(NodeHost.ActorSystemName, (akka, _) => akka
@@ -31,6 +34,7 @@ public static class GatewayHost
 
         var app = builder.Build();
         app.UseManagement(OobApi.MapOobApi);
+        credentials.LogDevelopmentSecret(app.Logger);
         app.UseGatewayPipeline(app.Services.GetRequiredService<WorkerForwarder>().ForwardAsync);
         return app;
     }

@@ -30,11 +30,13 @@ public static class GatewayRole
         akka.WithTurbocache(hostsEntities: true, options.Turbocache);
 
     /// <summary>
-    /// The public request path: near-cache hits first, then metrics, guard, app by Host, static files, X-Forwarded-*,
-    /// turbocache, and <paramref name="forward"/> (the in-process dispatcher on a standalone node, a worker node on a gateway).
+    /// The public request path: hop-by-hop headers removed, near-cache hits, then metrics, guard, app by Host, static
+    /// files, X-Forwarded-* (and the client's copies of private headers dropped), turbocache, and <paramref name="forward"/>
+    /// (the in-process dispatcher on a standalone node, a worker node on a gateway).
     /// </summary>
     public static void UseGatewayPipeline(this WebApplication app, Func<HttpContext, AppOptions, Task> forward)
     {
+        app.UseMiddleware<HopByHopHeadersMiddleware>();
         app.UseMiddleware<NearHitMiddleware>();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseMiddleware<RequestGuardMiddleware>();

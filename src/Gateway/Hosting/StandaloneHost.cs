@@ -19,7 +19,7 @@ public static class StandaloneHost
     public static WebApplication Build(PorterOptions options)
     {
         var builder = NodeHost.CreateBuilder(options);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.Address), options.Port));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.HttpListenAddress), options.Port));
         builder.Services.AddGatewayRole(options);
         builder.Services.AddWorkerRole();
 

@@ -15,9 +15,9 @@ public sealed class NodeCommandLine
     private static readonly Flag[] Flags =
     [
         new("--port", "Port", Scope.Node, Help: "public HTTP port (default 3000)"),
-        new("--address", "Address", Scope.Node, Help: "address to bind (default 127.0.0.1)"),
+        new("--address", "Address", Scope.Node, Help: "address the HTTP listener binds, * for all (default: --hostname)"),
         new("--environment", "Environment", Scope.Both, Help: "production (default), development, staging..."),
-        new("--data-dir", "DataDir", Scope.Node, Help: "journal and PID records (default APP_DIR/tmp/porter)"),
+        new("--data-dir", "DataDir", Scope.Node, Help: "journal and PID records (default APP_DIR/tmp/porter/ROLE-HOSTNAME-PORT)"),
         new("--trusted-proxies", "TrustedProxies", Scope.Node, IsList: true, Help: "comma-separated peers whose X-Forwarded-* are kept"),
         new("--max-pool-size", "MaxPoolSize", Scope.Node, Help: "most app processes on this node, all apps together (default 6)"),
         new("--memory-check-interval", "MemoryCheckInterval", Scope.Node, Help: "seconds between max-memory checks (default 5)"),
@@ -26,19 +26,22 @@ public sealed class NodeCommandLine
         new("--max-request-body-size", "MaxRequestBodySize", Scope.Node, Help: "bytes; larger bodies get 413 (0 = unlimited)"),
         new("--request-wait-timeout", "RequestWaitTimeout", Scope.Node, Help: "seconds a request waits while no process is up (default 60)"),
         new("--shutdown-grace", "ShutdownGrace", Scope.Node, Help: "seconds to drain requests and let apps exit (default 10)"),
-        new("--hostname", "Hostname", Scope.Node, Help: "address cluster members reach this node on (default 127.0.0.1)"),
+        new("--hostname", "Hostname", Scope.Node, Help: "this node's own address: cluster members reach it there, its listeners bind it (default 127.0.0.1)"),
         new("--remoting-port", "RemotingPort", Scope.Node, Help: "cluster remoting port (default 0: any free port)"),
+        new("--cluster-secret", "ClusterSecret", Scope.Node, Help: "secret shared by every gateway and worker node (required off loopback)"),
         new("--seed-nodes", "SeedNodes", Scope.Node, IsList: true, Help: "comma-separated akka.tcp://porter@host:port seeds"),
         new("--downing", "Downing", Scope.Node, Help: "split brain resolver: keep-majority (default), keep-oldest or off"),
         new("--downing-stable-after", "DowningStableAfter", Scope.Node, Help: "seconds of stable membership before unreachable members are downed (default 5)"),
         new("--discovery", "Discovery:Method", Scope.Node, Help: "none (default) | config | kubernetes-api: Cluster Bootstrap when no seeds are given"),
         new("--contact-points", "Discovery:ContactPoints", Scope.Node, IsList: true, Help: "comma-separated host:port management APIs (--discovery config)"),
-        new("--management-port", "Management:Port", Scope.Node, Help: "management API port on --hostname (default 8558, -1 = off)"),
+        new("--management-port", "Management:Port", Scope.Node, Help: "management API port (default 8558, -1 = off)"),
+        new("--management-address", "Management:Address", Scope.Node, Help: "address the management API binds, * for all (default: --hostname)"),
         new("--management-token", "Management:Token", Scope.Node, Help: "bearer token for mutating management routes"),
         new("--oob-max-concurrent", "Oob:MaxConcurrent", Scope.Node, Help: "processes doing out-of-band work at once per scope (default 1)"),
         new("--oob-scope", "Oob:Scope", Scope.Node, Help: "cluster (default: one limit for every app) or app (a limit per app)"),
         new("--oob-work-timeout", "Oob:WorkTimeout", Scope.Node, Help: "hh:mm:ss an app may take for its out-of-band work (default 00:01:00)"),
         new("--oob-lease-time", "Oob:LeaseTime", Scope.Node, Help: "hh:mm:ss before an unreleased OOB token is reclaimed (default 00:02:00)"),
+        new("--oob-token-wait-timeout", "Oob:TokenWaitTimeout", Scope.Node, Help: "seconds a process keeps serving while it waits for its OOB token; then the run is dropped (default 30)"),
         new("--app-name", "Name", Scope.App, Help: "app name (default: the app folder's name)"),
         new("--app-type", "AppType", Scope.App, Help: "node | python | dotnet | command (default: detected)"),
         new("--app-start-command", "AppStartCommand", Scope.App, Help: "command that starts the app; it listens on $PORT"),
@@ -61,6 +64,9 @@ public sealed class NodeCommandLine
         new("--disable-turbocaching", "DisableTurbocaching", Scope.App, IsSwitch: true, Help: "turn the response cache off"),
     ];
 
+    /// <summary>The node verb the arguments came with (<c>start</c>, <c>gateway</c>, <c>worker</c>).</summary>
+    public string Verb { get; private set; } = "start";
+
     /// <summary>The app folder given as the positional argument, if any.</summary>
     public string? AppDir { get; private set; }
 
@@ -76,7 +82,7 @@ public sealed class NodeCommandLine
     /// <summary>Parses the arguments after the verb; throws <see cref="UsageException"/> on anything unknown or incomplete.</summary>
     public static NodeCommandLine Parse(IReadOnlyList<string> args, string verb = "start")
     {
-        var result = new NodeCommandLine();
+        var result = new NodeCommandLine { Verb = verb };
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];

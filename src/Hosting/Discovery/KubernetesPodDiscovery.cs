@@ -21,13 +21,16 @@ public sealed class KubernetesPodDiscovery : ServiceDiscovery, IDisposable
     /// <summary>The discovery method's name, and its section under <c>akka.discovery</c>.</summary>
     public const string MethodName = "kubernetes-api";
 
+    /// <summary>The variable every pod has that names the API server (and that nothing outside a pod sets).</summary>
+    public const string ServiceHostVariable = "KUBERNETES_SERVICE_HOST";
+
     /// <summary>This class's defaults, under <c>akka.discovery.kubernetes-api</c>.</summary>
     public static readonly string DefaultHocon = $$"""
         akka.discovery.{{MethodName}} {
           class = "{{typeof(KubernetesPodDiscovery).AssemblyQualifiedName}}"
           api-ca-path = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
           api-token-path = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-          api-service-host-env-name = "KUBERNETES_SERVICE_HOST"
+          api-service-host-env-name = "{{ServiceHostVariable}}"
           api-service-port-env-name = "KUBERNETES_SERVICE_PORT"
           pod-namespace-path = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
           pod-namespace = ""

@@ -2,7 +2,6 @@ using System.Collections.Frozen;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.StaticFiles;
-using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Builder;
 using Porter.Contracts.Options;
@@ -11,7 +10,8 @@ namespace Porter.Hosting.Edge;
 
 /// <summary>
 /// Serves files under each app's public/ folder directly (ranges, ETag, Last-Modified, content types from
-/// ASP.NET's static-file middleware); anything that is not a file there goes on to the app.
+/// ASP.NET's static-file middleware); anything that is not a file there goes on to the app. Symbolic links are
+/// followed only within public/ (see <see cref="PublicFolderFiles"/>).
 /// </summary>
 public sealed class AppStaticFilesMiddleware
 {
@@ -35,7 +35,7 @@ public sealed class AppStaticFilesMiddleware
             .Where(app => app.Folder is not null)
             .ToFrozenDictionary(app => app.Name, app => new StaticFileMiddleware(next, environment, Microsoft.Extensions.Options.Options.Create(new StaticFileOptions
             {
-                FileProvider = new PhysicalFileProvider(app.Folder!),
+                FileProvider = new PublicFolderFiles(app.Folder!),
                 ContentTypeProvider = ContentTypes,
             }), loggers));
     }

@@ -23,7 +23,8 @@ public sealed class BearerTokenFilter(PorterOptions options) : IEndpointFilter
             context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
             return ManagementErrors.Unauthorized("this route needs Authorization: Bearer <management token>");
         }
-        var offered = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
+        // The header's own bytes (HeaderBytes), compared with the token's UTF-8.
+        var offered = HeaderBytes.Encoding.GetBytes(header["Bearer ".Length..].Trim());
         // Constant-time comparison: the time taken says nothing about how much of the token matched.
         if (!CryptographicOperations.FixedTimeEquals(offered, _token))
             return ManagementErrors.Forbidden("the management token is wrong");

@@ -98,17 +98,22 @@ public static class ClusterMembersApi
         return new HttpBootstrapJsonProtocol.SeedNodes(self.UniqueAddress.Address, members);
     }
 
-    /// <summary>The members document: selfNode, leader, oldest, members and unreachable, as Akka Management writes it.</summary>
+    /// <summary>The members document: selfNode, leader, oldest, oldestPerRole, members and unreachable, as Akka Management writes it.</summary>
     public static object MembersDocument(Cluster cluster)
     {
         var state = cluster.State;
         var members = state.Members.ToList();
-        var oldest = members.Where(m => m.Status == MemberStatus.Up).OrderBy(m => m, Member.AgeOrdering).FirstOrDefault();
+        var up = members.Where(m => m.Status == MemberStatus.Up).OrderBy(m => m, Member.AgeOrdering).ToList();
         return new
         {
             selfNode = cluster.SelfAddress.ToString(),
             leader = state.Leader?.ToString(),
-            oldest = oldest?.Address.ToString(),
+            oldest = up.FirstOrDefault()?.Address.ToString(),
+            // Where each role's singletons run (the OOB coordinator on the oldest worker).
+            oldestPerRole = up.SelectMany(m => m.Roles.Select(role => (role, m)))
+                .GroupBy(p => p.role, StringComparer.Ordinal)
+                .OrderBy(g => g.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.First().m.Address.ToString(), StringComparer.Ordinal),
             members = members.Select(MemberDocument),
             unreachable = state.Unreachable.Select(m => new
             {

@@ -13,7 +13,7 @@ using Porter.Contracts.Options;
 namespace Porter.Hosting.Management;
 
 /// <summary>
-/// The management API's wiring: its own Kestrel listener on the node address, a pipeline that only serves
+/// The management API's wiring: its own Kestrel listener (on the node address unless --management-address says otherwise), a pipeline that only serves
 /// management routes there (the public pipeline never sees them), health checks and Prometheus metrics.
 /// </summary>
 public static class ManagementHosting
@@ -30,6 +30,7 @@ public static class ManagementHosting
     public static IServiceCollection AddManagement(this IServiceCollection services)
     {
         services.AddHealthChecks();
+        services.AddSingleton<HealthTransitions>();
         services.AddRouting();
         services.AddSingleton<PorterMetrics>();
         services.AddSingleton<BearerTokenFilter>();
@@ -45,7 +46,7 @@ public static class ManagementHosting
         .WithActorSystemLivenessCheck(tags: [LivenessTag])
         .WithAkkaClusterReadinessCheck(tags: [ReadinessTag]);
 
-    /// <summary>Adds the management listener on the node's own address (never the public one) unless it is turned off.</summary>
+    /// <summary>Adds the management listener on <paramref name="address"/> (never the public port) unless it is turned off.</summary>
     public static void ListenForManagement(this KestrelServerOptions kestrel, PorterOptions options, IPAddress address)
     {
         if (options.Management.Port < 0) return;
@@ -55,6 +56,22 @@ public static class ManagementHosting
             return next(connection);
         }));
     }
+
+    /// <summary>
+    /// The health route <paramref name="route"/> over the checks with <paramref name="tag"/>. Its answer is ASP.NET's plain status text; its log is
+    /// one line per change of status (<see cref="HealthTransitions"/>) instead of the health-check service's error line
+    /// for every unhealthy poll (a probe asks every few seconds while a node waits to join).
+    /// </summary>
+    private static HealthCheckOptions HealthCheck(string route, string tag) => new()
+    {
+        Predicate = check => check.Tags.Contains(tag),
+        ResponseWriter = (context, report) =>
+        {
+            context.RequestServices.GetRequiredService<HealthTransitions>().Observe(route, report);
+            context.Response.ContentType = "text/plain";
+            return context.Response.WriteAsync(report.Status.ToString());
+        },
+    };
 
     private static bool IsManagement(HttpContext context) => context.Features.Get<ManagementConnection>() is not null;
 
@@ -69,8 +86,8 @@ public static class ManagementHosting
             management.UseRouting();
             management.UseEndpoints(routes =>
             {
-                routes.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LivenessTag) });
-                routes.MapHealthChecks("/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
+                routes.MapHealthChecks("/alive", HealthCheck("/alive", LivenessTag));
+                routes.MapHealthChecks("/ready", HealthCheck("/ready", ReadinessTag));
                 routes.MapClusterMembersApi();
                 routes.MapClusterStateApi();
                 foreach (var map in roleRoutes) map(routes);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Porter.Contracts.Options;
@@ -19,6 +20,7 @@ public static class PorterOptionsLoader
     /// </param>
     public static PorterOptions Load(NodeCommandLine commandLine, Action<AppOptions>? checkApp)
     {
+        var role = commandLine.Verb == "start" ? "standalone" : commandLine.Verb;
         var builder = new ConfigurationBuilder();
         string? configDir = null;
         if (commandLine.ConfigFile is { } file)
@@ -60,7 +62,7 @@ public static class PorterOptionsLoader
             Bind(overrides, app, "command line");
             app.Root = Path.GetFullPath(Path.Combine(baseDir, app.Root));
         }
-        Validate(options, baseDir, checkApp);
+        Validate(options, baseDir, checkApp, role);
         return options;
     }
 
@@ -79,11 +81,14 @@ public static class PorterOptionsLoader
         }
     }
 
-    private static void Validate(PorterOptions options, string baseDir, Action<AppOptions>? checkApp)
+    private static void Validate(PorterOptions options, string baseDir, Action<AppOptions>? checkApp, string role)
     {
         Require(options.Port is >= 0 and <= 65535, $"--port must be between 1 and 65535, not {options.Port}");
-        Require(options.Address is "localhost" or "*" || IPAddress.TryParse(options.Address, out _),
-            $"--address '{options.Address}' is not an IP address");
+        // First: the listener addresses default to it.
+        Require(IPAddress.TryParse(options.Hostname, out _) || options.Hostname == "localhost",
+            $"--hostname '{options.Hostname}' is not an IP address");
+        Require(IsListenAddress(options.HttpListenAddress), $"--address '{options.HttpListenAddress}' is not an IP address (or * for all)");
+        Require(IsListenAddress(options.ManagementListenAddress), $"--management-address '{options.ManagementListenAddress}' is not an IP address (or * for all)");
         Require(options.MaxPoolSize >= 1, $"--max-pool-size must be at least 1, not {options.MaxPoolSize}");
         Require(options.RequestWaitTimeout > 0, "--request-wait-timeout must be positive");
         Require(options.ShutdownGrace >= 0, "--shutdown-grace must not be negative");
@@ -98,14 +103,15 @@ public static class PorterOptionsLoader
         Require(options.Management.Port is >= -1 and <= 65535, $"--management-port must be between 0 and 65535 (or -1 for off), not {options.Management.Port}");
         Require(options.Management.Port <= 0 || options.Management.Port != options.Port,
             "--management-port must differ from --port: the management API never shares the public port");
-        Require(IPAddress.TryParse(options.Hostname, out _) || options.Hostname == "localhost",
-            $"--hostname '{options.Hostname}' is not an IP address");
         ValidatePersistence(options.Persistence);
         ValidateDiscovery(options.Discovery);
         Require(options.Discovery.Method == DiscoveryMethods.None || options.SeedNodes.Count > 0 || options.Management.Port > 0,
             $"Discovery:Method {options.Discovery.Method} needs a fixed --management-port: other nodes probe it for seed nodes");
         if (options.Turbocache.Validate() is [var cacheError, ..]) throw new UsageException(cacheError);
         if (options.Oob.Validate() is [var oobError, ..]) throw new UsageException(oobError);
+        // A granted process may drain for up to the grace before its work starts, and holds its token meanwhile.
+        Require(options.Oob.WorkTimeout + TimeSpan.FromSeconds(options.ShutdownGrace) < options.Oob.LeaseTime,
+            $"--oob-lease-time ({options.Oob.LeaseTime}) must be longer than --oob-work-timeout ({options.Oob.WorkTimeout}) plus --shutdown-grace ({options.ShutdownGrace} s): a process holds its token while it drains");
         Require(options.MemoryCheckInterval > 0, "--memory-check-interval must be positive");
         Require(options.CrashLoopCrashes >= 1, $"--crash-loop-crashes must be at least 1, not {options.CrashLoopCrashes}");
         Require(options.CrashLoopWindow > 0, "--crash-loop-window must be positive");
@@ -148,10 +154,20 @@ public static class PorterOptionsLoader
             foreach (var host in app.Hosts)
                 Require(hosts.TryAdd(host, app.Name), $"host '{host}' is claimed by apps '{hosts.GetValueOrDefault(host)}' and '{app.Name}'");
         }
+        // Gateways and workers talk to each other's listeners: without the shared secret they could not authenticate.
+        if (role is "gateway" or "worker") ClusterSecret.For(options);
         options.DataDir = Path.GetFullPath(options.DataDir is { } dir
             ? Path.Combine(baseDir, dir)
-            : Path.Combine(options.Apps.Count == 1 ? options.Apps[0].Root : baseDir, "tmp", "porter"));
+            : Path.Combine(options.Apps.Count == 1 ? options.Apps[0].Root : baseDir, "tmp", "porter", NodeIdentity(role, options)));
     }
+
+    /// <summary>
+    /// The default data dir's last part: role, hostname and port, which no two nodes on one host share (they could not both
+    /// listen), so nodes started on one app folder never share PID records or a journal. Stable across restarts, so a node
+    /// restarted after a hard kill finds its own orphans.
+    /// </summary>
+    public static string NodeIdentity(string role, PorterOptions options) =>
+        string.Create(CultureInfo.InvariantCulture, $"{role}-{options.Hostname}-{options.Port}");
 
     private static void ValidatePersistence(PersistenceOptions persistence)
     {
@@ -209,6 +225,8 @@ public static class PorterOptionsLoader
             ? $" (expected one of: {string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))})"
             : "";
     }
+
+    private static bool IsListenAddress(string address) => address is "localhost" or "*" || IPAddress.TryParse(address, out _);
 
     /// <summary>An RFC 6265 cookie name: visible ASCII without separators.</summary>
     private static bool IsCookieName(string name) =>

@@ -6,6 +6,7 @@ using Porter.Contracts.Options;
 using Porter.Workers.Pool;
 using Yarp.ReverseProxy.Forwarder;
 using Porter.Hosting.Edge;
+using Porter.Hosting.Management;
 
 namespace Porter.Workers.Dispatching;
 
@@ -13,7 +14,8 @@ namespace Porter.Workers.Dispatching;
 /// The worker's data plane: takes a request for an app, picks a process from the app's pool (least busy, or queue),
 /// and forwards the request to it over pooled HTTP/1.1 keep-alive connections with YARP's forwarder.
 /// </summary>
-public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, PorterOptions options, ILogger<AppDispatcher> logger)
+public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, PorterOptions options, PorterMetrics metrics,
+    ILogger<AppDispatcher> logger)
 {
     /// <summary>How long the Retry-After header tells clients to wait after a 503.</summary>
     public const int RetryAfterSeconds = 5;
@@ -82,7 +84,8 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
                 failedEndpoint = endpoint;
                 continue;
             }
-            if (!context.RequestAborted.IsCancellationRequested)
+            // A client's broken or stalled body is not the process's failure: counted and answered 4xx, never logged as the app's.
+            if (!ForwardingFailures.CountClientFault(context, error, metrics, logger, app.Name) && !context.RequestAborted.IsCancellationRequested)
                 logger.LogWarning("{App} process {Pid}: forwarding failed with {Error}: {Message}",
                     app.Name, endpoint.Pid.Value, error, exception?.Message);
             await ForwardingFailures.AnswerAsync(context, error, "application process");

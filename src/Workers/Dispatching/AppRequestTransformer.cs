@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
+using Porter.Hosting.Edge;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Porter.Workers.Dispatching;
@@ -21,15 +22,9 @@ public class AppRequestTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         // Apps (multitenant ones especially) need the host the client asked for, not 127.0.0.1:PORT.
         proxyRequest.Headers.Host = httpContext.Request.Host.Value;
-        var connection = httpContext.Request.Headers.Connection;
-        if (connection.Count > 0)
-        {
-            foreach (var name in ConnectionListedHeaders(connection))
-            {
-                proxyRequest.Headers.Remove(name);
-                proxyRequest.Content?.Headers.Remove(name);
-            }
-        }
+        // The target as the client sent it (the edge already refused climbing paths): the app answers what the cache keys on.
+        if (RequestTarget.ForwardUri(httpContext, destinationPrefix) is { } target) proxyRequest.RequestUri = target;
+        // Hop-by-hop request headers, Connection-listed ones included, are gone already: the edge removed them first.
         httpContext.Features.Get<IUpstreamResponseHook>()?.OnRequest(httpContext, proxyRequest);
     }
 
@@ -39,14 +34,12 @@ public class AppRequestTransformer : HttpTransformer
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         var headers = httpContext.Response.Headers;
         // The non-validated view reads the raw lines: the typed Connection collection would parse (and lock) per response.
-        if (proxyResponse is not null && proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection)
-            && HasListedHeaders(connection))
-        {
-            foreach (var name in ConnectionListedHeaders(connection)) headers.Remove(name);
-        }
+        if (proxyResponse is not null && proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection))
+            HopByHopHeaders.RemoveListedFromResponse(headers, connection);
         foreach (var name in OobRequestHeaders)
         {
-            if (headers.Remove(name)) httpContext.Features.Set(OobWorkRequested.Instance);
+            // Removed whatever it says; only "true" asks (Passenger's rule too), so "false" or an empty value never runs work.
+            if (headers.Remove(name, out var value) && OobWorkRequested.IsAsking(value)) httpContext.Features.Set(OobWorkRequested.Instance);
         }
         // Added after the app's headers are copied, next to any cookies the app sets itself.
         if (httpContext.Features.Get<StickySessionCookie>() is { } sticky) headers.Append("Set-Cookie", sticky.SetCookie);
@@ -55,42 +48,18 @@ public class AppRequestTransformer : HttpTransformer
             return hook.OnResponse(httpContext, proxyResponse);
         return proceed;
     }
-
-    /// <summary>False for the usual "keep-alive" or "close" alone: nothing to remove, and nothing to split or allocate.</summary>
-    private static bool HasListedHeaders(HeaderStringValues values)
-    {
-        foreach (var value in values)
-        {
-            var token = value.AsSpan().Trim();
-            if (!token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) && !token.Equals("close", StringComparison.OrdinalIgnoreCase))
-                return true;
-        }
-        return false;
-    }
-
-    /// <summary>
-    /// Headers named in a Connection header are hop-by-hop too (RFC 9110 §7.6.1); YARP drops only the fixed list.
-    /// Upgrade stays: YARP handles upgrades itself and needs it.
-    /// </summary>
-    private static IEnumerable<string> ConnectionListedHeaders(IEnumerable<string?> connectionValues)
-    {
-        foreach (var value in connectionValues)
-        {
-            if (value is null) continue;
-            foreach (var token in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                if (token.Equals("close", StringComparison.OrdinalIgnoreCase)
-                    || token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
-                    || token.Equals("upgrade", StringComparison.OrdinalIgnoreCase))
-                    continue;
-                yield return token;
-            }
-        }
-    }
 }
 
 /// <summary>Present on a request whose app process asked for out-of-band work in its response.</summary>
 public sealed class OobWorkRequested
 {
     public static readonly OobWorkRequested Instance = new();
+
+    /// <summary>Whether the response header's value asks for out-of-band work: "true" in any case, nothing else.</summary>
+    public static bool IsAsking(Microsoft.Extensions.Primitives.StringValues value)
+    {
+        for (var i = 0; i < value.Count; i++)
+            if (value[i].AsSpan().Trim().Equals("true", StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
 }

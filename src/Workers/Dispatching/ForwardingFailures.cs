@@ -1,7 +1,9 @@
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 using Porter.Hosting.Edge;
+using Porter.Hosting.Management;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Porter.Workers.Dispatching;
@@ -45,19 +47,71 @@ public static class ForwardingFailures
         return true;
     }
 
-    /// <summary>The client's answer to a failed, not retried forward: 413 for a body that outgrew the limit, 504 on timeout, else 502.</summary>
+    /// <summary>
+    /// The status for a forward that failed because of the client rather than its target: the body was malformed
+    /// (400: a bad chunk size, a body shorter than its Content-Length), stalled below Kestrel's minimum data rate (408),
+    /// or grew past the limit while streaming (413). Null when the target (app process, worker node) is at fault.
+    /// </summary>
+    public static int? ClientFaultStatus(HttpContext context, ForwarderError error)
+    {
+        if (FindBadRequest(context.Features.Get<IForwarderErrorFeature>()?.Exception) is { } bad) return bad.StatusCode;
+        return error == ForwarderError.RequestBodyClient ? StatusCodes.Status400BadRequest : null;
+    }
+
+    /// <summary>
+    /// For a client's fault: counts it as a client error, logs it at debug level (a client can cause as many as it
+    /// likes) and returns true. The caller logs a target's failure as its own warning.
+    /// </summary>
+    public static bool CountClientFault(HttpContext context, ForwarderError error, PorterMetrics metrics, ILogger logger, string app)
+    {
+        if (ClientFaultStatus(context, error) is not { } status) return false;
+        metrics.RecordClientError(app, status switch
+        {
+            StatusCodes.Status408RequestTimeout => ClientErrors.BodyTimeout,
+            StatusCodes.Status413PayloadTooLarge => ClientErrors.BodyTooLarge,
+            _ => ClientErrors.BadBody,
+        });
+        logger.LogDebug("{App}: the client's request failed with {Status} ({Error}: {Message}), not the target",
+            app, status, error, context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message);
+        return true;
+    }
+
+    /// <summary>
+    /// The client's answer to a failed, not retried forward: the client's own fault gets its 4xx (see
+    /// <see cref="ClientFaultStatus"/>), a timeout 504, anything else 502 (unless the turbocache answers instead).
+    /// </summary>
     public static Task AnswerAsync(HttpContext context, ForwarderError error, string targetName)
     {
-        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-        if (exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
-            // A chunked body that grew past the limit while streaming.
-            return ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large");
         if (context.Response.HasStarted || error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled)
             return Task.CompletedTask;
+        if (ClientFaultStatus(context, error) is { } clientStatus)
+            return ErrorResponses.WriteAsync(context, clientStatus, clientStatus switch
+            {
+                StatusCodes.Status408RequestTimeout => "The request body did not arrive in time",
+                StatusCodes.Status413PayloadTooLarge => "Request body too large",
+                _ => "Bad request body",
+            });
         var timedOut = error == ForwarderError.RequestTimedOut;
         var status = timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
         if (HandledByHook(context, status)) return Task.CompletedTask;
         return ErrorResponses.WriteAsync(context, status,
             timedOut ? $"The {targetName} did not answer in time" : $"The {targetName} failed to answer");
+    }
+
+    /// <summary>Kestrel's own verdict on the request (its status is the client's answer), wherever YARP wrapped it.</summary>
+    private static BadHttpRequestException? FindBadRequest(Exception? exception)
+    {
+        for (var depth = 0; exception is not null && depth < 8; depth++)
+        {
+            if (exception is BadHttpRequestException bad) return bad;
+            if (exception is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions)
+                    if (FindBadRequest(inner) is { } found) return found;
+                return null;
+            }
+            exception = exception.InnerException;
+        }
+        return null;
     }
 }

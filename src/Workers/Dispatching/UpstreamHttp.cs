@@ -1,9 +1,10 @@
 using System.Net;
+using Porter.Hosting;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Porter.Workers.Dispatching;
 
-/// <summary>How Porter talks HTTP to what it forwards to (app processes, worker nodes): HTTP/1.1, pooled keep-alive, no proxy, no magic.</summary>
+/// <summary>How Porter talks HTTP to what it forwards to (app processes, worker nodes): HTTP/1.1, pooled keep-alive, no proxy, no magic, header bytes unchanged.</summary>
 public static class UpstreamHttp
 {
     public static readonly ForwarderRequestConfig RequestConfig = new()
@@ -24,5 +25,7 @@ public static class UpstreamHttp
         ConnectTimeout = TimeSpan.FromSeconds(5),
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(50),
         ActivityHeadersPropagator = null,
+        RequestHeaderEncodingSelector = static (_, _) => HeaderBytes.Encoding,
+        ResponseHeaderEncodingSelector = static (_, _) => HeaderBytes.Encoding,
     });
 }

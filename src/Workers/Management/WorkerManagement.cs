@@ -54,6 +54,7 @@ public sealed class WorkerManagement(ActorSystem system, IRequiredActor<PoolMana
             spawning = app.Spawning,
             restarting = app.Restarting,
             failure = app.Failure,
+            oobDropped = app.OobDropped,
             processes = app.Processes.Select(p => new
             {
                 pid = p.Pid.Value,

@@ -3,7 +3,10 @@ using Porter.Hosting.Management;
 
 namespace Porter.Workers.Oob;
 
-/// <summary>The worker's out-of-band work instruments on Porter's meter: runs by outcome, their duration, and the wait for a token.</summary>
+/// <summary>
+/// The worker's out-of-band work instruments on Porter's meter: runs by outcome (the work call's, or <c>dropped</c> / <c>skipped</c>
+/// for runs that never worked), their duration, and the wait for a token.
+/// </summary>
 public sealed class OobMetrics
 {
     private readonly Counter<long> _runs;
@@ -14,7 +17,7 @@ public sealed class OobMetrics
     {
         _runs = metrics.Meter.CreateCounter<long>("porter.oob.runs", "{run}", "Out-of-band work runs on this node, by app and outcome");
         _duration = metrics.Meter.CreateHistogram<double>("porter.oob.duration", "s", "Time an app process took for its out-of-band work");
-        _wait = metrics.Meter.CreateHistogram<double>("porter.oob.wait", "s", "Time a drained process waited for its out-of-band work token");
+        _wait = metrics.Meter.CreateHistogram<double>("porter.oob.wait", "s", "Time a process (serving meanwhile) waited for its out-of-band work token");
     }
 
     public void RecordRun(string app, OobOutcome outcome, TimeSpan wait, TimeSpan duration)
@@ -24,4 +27,13 @@ public sealed class OobMetrics
         _duration.Record(duration.TotalSeconds, appTag);
         _wait.Record(wait.TotalSeconds, appTag);
     }
+
+    /// <summary>A run dropped because no token came within the token wait bound (outcome <c>dropped</c>).</summary>
+    public void RecordDropped(string app) => CountNotRun(app, "dropped");
+
+    /// <summary>A granted run given back unused: its process could not leave rotation or drain within the grace (outcome <c>skipped</c>).</summary>
+    public void RecordSkipped(string app) => CountNotRun(app, "skipped");
+
+    private void CountNotRun(string app, string outcome) =>
+        _runs.Add(1, new KeyValuePair<string, object?>("app", app), new KeyValuePair<string, object?>("outcome", outcome));
 }

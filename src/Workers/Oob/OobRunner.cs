@@ -22,20 +22,38 @@ public sealed record OobRunnerSettings(
     OobMetrics? Metrics = null);
 
 /// <summary>
-/// One out-of-band work run of one drained process, a child of the app's <see cref="AppSupervisor"/>: it gets a token
-/// from the coordinator (re-sending until answered, and while queued, since a moving singleton forgets its queue),
-/// calls the process, tells the supervisor how it ended, and gives the token back. A run that timed out or found the
-/// process dead keeps its token until the supervisor says the process has exited, so the next run cannot overlap.
+/// One out-of-band work run of one process, a child of the app's <see cref="AppSupervisor"/>. While the process keeps
+/// serving, it asks the coordinator for a token (re-sending until answered, and while queued, since a moving singleton
+/// forgets its queue); no token within <see cref="OobOptions.TokenWaitTimeout"/> drops the run. Once granted it tells the
+/// supervisor, which takes the process out of rotation and drains it, then says <see cref="Proceed"/> (or
+/// <see cref="Skip"/>); the runner calls the process, tells the supervisor how it ended, and gives the token back. A run
+/// that timed out or found the process dead keeps its token until the supervisor says the process has exited, so the
+/// next run cannot overlap.
 /// </summary>
 public sealed class OobRunner : ReceiveActor, IWithTimers
 {
-    /// <summary>To the supervisor: the token is held and the work call has started.</summary>
-    public sealed record Started(ProcessId Pid, long TokenId);
+    /// <summary>To the supervisor: the token is held; the process may leave rotation and drain.</summary>
+    public sealed record Granted(ProcessId Pid, long TokenId);
+
+    /// <summary>To the supervisor: no token came within the bound; the run is dropped (the request is being withdrawn).</summary>
+    public sealed record TokenWaitExpired(ProcessId Pid, TimeSpan Waited);
 
     /// <summary>To the supervisor: the work call ended; <see cref="Recycle"/> when the process must be replaced.</summary>
     public sealed record Finished(ProcessId Pid, OobOutcome Outcome)
     {
         public bool Recycle => Outcome is OobOutcome.TimedOut or OobOutcome.Unreachable;
+    }
+
+    /// <summary>From the supervisor: the granted process is out of rotation with nothing in flight; do the work.</summary>
+    public sealed record Proceed
+    {
+        public static readonly Proceed Instance = new();
+    }
+
+    /// <summary>From the supervisor: the granted process could not leave or drain within the bound; give the token back unused.</summary>
+    public sealed record Skip
+    {
+        public static readonly Skip Instance = new();
     }
 
     /// <summary>From the supervisor: the process leaves (retired, restarted); give up the run but never leak a token.</summary>
@@ -55,6 +73,11 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         public static readonly Resend Instance = new();
     }
 
+    private sealed record TokenWaitOver
+    {
+        public static readonly TokenWaitOver Instance = new();
+    }
+
     private sealed record WorkDone(OobOutcome Outcome);
 
     private readonly AppName _app;
@@ -66,6 +89,7 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
     private object? _pending;
     private bool _exited;
     private long _tokenId;
+    private long _grantedAt;
     private long _workStartedAt;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -80,7 +104,11 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
     }
 
     // Timers exist only once the actor is created, not in its constructor.
-    protected override void PreStart() => Become(Requesting);
+    protected override void PreStart()
+    {
+        Timers.StartSingleTimer("token-wait", TokenWaitOver.Instance, TimeSpan.FromSeconds(_settings.Options.TokenWaitTimeout));
+        Become(Requesting);
+    }
 
     public static Props Props(AppName app, ProcessEndpoint endpoint, OobRunnerSettings settings, ILogger logger) =>
         Akka.Actor.Props.Create(() => new OobRunner(app, endpoint, settings, logger));
@@ -102,6 +130,7 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer("resend", Resend.Instance, _settings.RetryInterval);
     }
 
+    /// <summary>The process serves meanwhile: waiting costs no capacity, only the run's delay.</summary>
     private void Requesting()
     {
         Send(RequestMessage);
@@ -111,7 +140,14 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         Receive<OobProtocol.TokenGranted>(grant => grant.Pid == Pid, grant =>
         {
             _tokenId = grant.TokenId;
-            Become(Working);
+            Become(Holding);
+        });
+        Receive<TokenWaitOver>(_ =>
+        {
+            var waited = Stopwatch.GetElapsedTime(_createdAt);
+            _settings.Metrics?.RecordDropped(_app.Value);
+            Context.Parent.Tell(new TokenWaitExpired(Pid, waited));
+            Become(Cancelling);
         });
         Receive<Abort>(_ => Become(Cancelling));
         Receive<ProcessExited>(_ =>
@@ -121,11 +157,34 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         });
     }
 
-    private void Working()
+    /// <summary>The token is held while the supervisor takes the process out of rotation and drains it (bounded by the stop grace).</summary>
+    private void Holding()
     {
         Send(null);
+        Timers.Cancel("token-wait");
+        _grantedAt = Stopwatch.GetTimestamp();
+        Context.Parent.Tell(new Granted(Pid, _tokenId));
+        Receive<Proceed>(_ => Become(Working));
+        Receive<Skip>(_ =>
+        {
+            _settings.Metrics?.RecordSkipped(_app.Value);
+            Become(Releasing);
+        });
+        Receive<Abort>(_ => Become(Releasing));
+        Receive<ProcessExited>(_ =>
+        {
+            _exited = true;
+            Become(Releasing);
+        });
+        Receive<OobProtocol.TokenGranted>(_ => { });
+        Receive<OobProtocol.TokenQueued>(_ => { });
+        Receive<TokenWaitOver>(_ => { });
+        Receive<Resend>(_ => { });
+    }
+
+    private void Working()
+    {
         _workStartedAt = Stopwatch.GetTimestamp();
-        Context.Parent.Tell(new Started(Pid, _tokenId));
         _logger.LogDebug("{App} process {Pid} starts out-of-band work with token {TokenId}", _app, Pid.Value, _tokenId);
         _settings.Work(_endpoint, _tokenId, _settings.Options.WorkTimeout)
             .PipeTo(Self, success: outcome => new WorkDone(outcome), failure: _ => new WorkDone(OobOutcome.Unreachable));
@@ -133,7 +192,7 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         {
             var duration = Stopwatch.GetElapsedTime(_workStartedAt);
             var finished = new Finished(Pid, done.Outcome);
-            _settings.Metrics?.RecordRun(_app.Value, done.Outcome, Stopwatch.GetElapsedTime(_createdAt, _workStartedAt), duration);
+            _settings.Metrics?.RecordRun(_app.Value, done.Outcome, Stopwatch.GetElapsedTime(_createdAt, _grantedAt), duration);
             if (finished.Recycle)
                 _logger.LogWarning("{App} process {Pid}: out-of-band work {Outcome} after {Duration} ms; the process is recycled",
                     _app, Pid.Value, done.Outcome, Math.Round(duration.TotalMilliseconds));
@@ -151,6 +210,8 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         Receive<Abort>(_ => { });
         Receive<OobProtocol.TokenGranted>(_ => { });
         Receive<OobProtocol.TokenQueued>(_ => { });
+        Receive<TokenWaitOver>(_ => { });
+        Receive<Resend>(_ => { });
     }
 
     /// <summary>The process may still be busy with the work: the token stays held until it is gone.</summary>
@@ -160,6 +221,8 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         Receive<Abort>(_ => { });
         Receive<OobProtocol.TokenGranted>(_ => { });
         Receive<OobProtocol.TokenQueued>(_ => { });
+        Receive<TokenWaitOver>(_ => { });
+        Receive<Resend>(_ => { });
     }
 
     private void Releasing()
@@ -169,8 +232,11 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         Receive<OobProtocol.TokenReleased>(released => released.TokenId == _tokenId, _ => Context.Stop(Self));
         Receive<ProcessExited>(_ => { });
         Receive<Abort>(_ => { });
+        Receive<Proceed>(_ => { });
+        Receive<Skip>(_ => { });
         Receive<OobProtocol.TokenGranted>(_ => { });
         Receive<OobProtocol.TokenQueued>(_ => { });
+        Receive<TokenWaitOver>(_ => { });
     }
 
     /// <summary>
@@ -180,6 +246,7 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
     /// </summary>
     private void Cancelling()
     {
+        Timers.Cancel("token-wait");
         Send(new OobProtocol.CancelRequest(_app, _settings.Node, Pid));
         Receive<Resend>(_ => Send(_pending));
         Receive<OobProtocol.RequestCancelled>(cancelled =>
@@ -195,5 +262,6 @@ public sealed class OobRunner : ReceiveActor, IWithTimers
         });
         Receive<Abort>(_ => { });
         Receive<ProcessExited>(_ => _exited = true);
+        Receive<TokenWaitOver>(_ => { });
     }
 }

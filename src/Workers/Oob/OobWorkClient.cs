@@ -1,5 +1,5 @@
-using System.Globalization;
 using Porter.Workers.Pool;
+using Porter.Workers.Spawning;
 
 namespace Porter.Workers.Oob;
 
@@ -19,13 +19,13 @@ public enum OobOutcome
     Unreachable,
 }
 
-/// <summary>The call a worker makes once it holds a token: <c>POST /.porter/oob-work</c> with the token's id in a header.</summary>
+/// <summary>The call a worker makes once it holds a token: <c>POST /.porter/oob-work</c> with the signed token id in a header.</summary>
 public static class OobWorkClient
 {
     /// <summary>The path apps implement for out-of-band work.</summary>
     public const string Path = ".porter/oob-work";
 
-    /// <summary>The request header carrying the token id.</summary>
+    /// <summary>The request header carrying the token id, signed with the process's secret (<see cref="OobWorkSignature"/>).</summary>
     public const string TokenHeader = "X-Porter-OOB-Token";
 
     // Its own pool: an OOB call never waits behind (or holds) a connection the request path could use.
@@ -51,7 +51,7 @@ public static class OobWorkClient
             Content = new ByteArrayContent([]),
             Version = System.Net.HttpVersion.Version11,
         };
-        request.Headers.TryAddWithoutValidation(TokenHeader, tokenId.ToString(CultureInfo.InvariantCulture));
+        request.Headers.TryAddWithoutValidation(TokenHeader, OobWorkSignature.TokenHeaderValue(endpoint.OobSecret, tokenId));
         try
         {
             using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, deadline.Token);

@@ -83,7 +83,7 @@ public sealed class AppProcess : ReceiveActor
             case StartOutcome.Listening:
                 _ready = true;
                 var concurrency = _app.Concurrency ?? (_plan.AppType == AppType.Python ? 1 : 0);
-                Context.Parent.Tell(new Ready(new ProcessEndpoint(handle.Pid, handle.Port, concurrency, _app.MaxRequests), handle.StartedAt));
+                Context.Parent.Tell(new Ready(new ProcessEndpoint(handle.Pid, handle.Port, concurrency, _app.MaxRequests, oobSecret: handle.OobSecret), handle.StartedAt));
                 break;
             case StartOutcome.TimedOut:
                 Report(new Failed(handle.Pid, $"did not accept connections on its PORT ({handle.Port}) within {_app.StartTimeout} s",

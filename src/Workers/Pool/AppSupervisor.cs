@@ -14,9 +14,11 @@ namespace Porter.Workers.Pool;
 /// max-requests or above max-memory (successor first), restarts rolling or blocking, replaces crashed processes with
 /// backoff and marks the app failing in a crash loop. It publishes routable processes to the app's
 /// <see cref="AppPool"/>, which the data plane reads without asking this actor anything.
-/// It also takes processes that asked for out-of-band work through their run: out of rotation (after a spare is up,
-/// or once the queue is empty, when it is the last routable one), drained, then handed to an <see cref="OobRunner"/>
-/// that holds the cluster-wide token while the process works, and back into rotation (or recycled) afterwards.
+/// It also takes processes that asked for out-of-band work through their run, giving up capacity only once the
+/// cluster-wide token is in hand: an <see cref="OobRunner"/> asks for the token while the process keeps serving (after a
+/// spare is up, or once the queue is empty, when it is the last routable one); once granted the process leaves rotation,
+/// drains (bounded by the stop grace, token held), works, and comes back (or is recycled). No token within the token wait
+/// bound drops the run, and the process never left.
 /// </summary>
 public sealed class AppSupervisor : ReceiveActor, IWithTimers
 {
@@ -36,14 +38,18 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     /// <summary>OutOfBand: out of rotation for out-of-band work; it comes back (unlike Disabling, which ends in a stop).</summary>
     private enum ChildState { Starting, Enabled, OutOfBand, Disabling, ShuttingDown }
 
-    /// <summary>Where a process's out-of-band work run is: still routable, draining, or with its runner (waiting for a token or working).</summary>
-    private enum OobPhase { Pending, Draining, Running }
+    /// <summary>
+    /// Where a process's out-of-band work run is. It serves until its token is granted: Pending (waiting for a spare, for
+    /// the queue to empty, or for its previous run's release to be acknowledged), WaitingForToken, Granted (token held,
+    /// leaving as soon as another process serves or the queue is empty); then out of rotation: Draining, Working.
+    /// </summary>
+    private enum OobPhase { Pending, WaitingForToken, Granted, Draining, Working }
 
     /// <summary>One process's pending or running out-of-band work.</summary>
     private sealed class OobRun(DateTimeOffset since)
     {
         public OobPhase Phase { get; set; } = OobPhase.Pending;
-        /// <summary>When the current phase began.</summary>
+        /// <summary>When the current phase began; from the grant on, when the token was granted (the bound of leaving and draining).</summary>
         public DateTimeOffset Since { get; set; } = since;
         /// <summary>It is the last routable process and the pool may start a spare to serve while it works.</summary>
         public bool WantsSpare { get; set; }
@@ -51,8 +57,6 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         public bool NoRoomForSpare { get; set; }
         public Child? Spare { get; set; }
         public long? SpareRequest { get; set; }
-        /// <summary>The runner reported the token held and the work call started.</summary>
-        public bool Working { get; set; }
     }
 
     /// <summary>What the supervisor knows about one of its processes.</summary>
@@ -101,6 +105,10 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private readonly Dictionary<long, Child> _spareRequests = new();
     private readonly Func<ProcessEndpoint, Props>? _oobRunner;
     private int _oobCounter;
+    /// <summary>Runs dropped because no token came in time, since the supervisor started (shown by /pool).</summary>
+    private long _oobDropped;
+    /// <summary>Runs dropped since the last grant: only the first of a streak is logged as a warning.</summary>
+    private long _oobDropStreak;
     private readonly List<TaskCompletionSource> _restartWaiters = new();
     private int _freeSlots;
     private long _nextRequestId;
@@ -169,10 +177,8 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         Receive<DrainTick>(_ => Drain());
         Receive<OobWanted>(wanted => OnOobWanted(wanted.Endpoint));
         Receive<OobTick>(_ => Apply());
-        Receive<OobRunner.Started>(started =>
-        {
-            if (_children.Values.FirstOrDefault(c => Sender.Equals(c.OobRunner)) is { Oob: { } run }) run.Working = true;
-        });
+        Receive<OobRunner.Granted>(_ => OnOobGranted(Sender));
+        Receive<OobRunner.TokenWaitExpired>(expired => OnOobTokenWaitExpired(Sender, expired));
         Receive<OobRunner.Finished>(finished => OnOobFinished(Sender, finished));
     }
 
@@ -251,7 +257,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
             return;
         }
 
-        foreach (var child in _children.Values.Where(c => c.Oob is { Phase: OobPhase.Pending, WantsSpare: true, NoRoomForSpare: false, Spare: null, SpareRequest: null }).ToList())
+        foreach (var child in _children.Values.Where(c => c.Oob is { Phase: OobPhase.Pending or OobPhase.Granted, WantsSpare: true, NoRoomForSpare: false, Spare: null, SpareRequest: null }).ToList())
         {
             // A spare serves while the app's last routable process does its out-of-band work.
             if (_freeSlots > 0)
@@ -625,48 +631,107 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         Apply();
     }
 
-    /// <summary>Moves every pending run as far as it can go now; called by <see cref="Apply"/>, so after every event.</summary>
+    /// <summary>Moves every run as far as it can go now; called by <see cref="Apply"/>, so after every event.</summary>
     private void AdvanceOobRuns()
     {
         if (_oobRunner is null) return;
         // In start order: when several processes ask at once, the last of them is the one that stays routable.
-        foreach (var child in _children.Values.Where(c => c.Oob is { Phase: not OobPhase.Running }).OrderBy(c => c.StartedAt).ToList())
+        foreach (var child in _children.Values.Where(c => c.Oob is { Phase: not (OobPhase.WaitingForToken or OobPhase.Working) })
+                     .OrderBy(c => c.StartedAt).ToList())
             AdvanceOob(child, child.Oob!);
-        var waiting = _children.Values.Any(c => c.Oob is { Phase: not OobPhase.Running });
-        if (!waiting) Timers.Cancel("oob");
+        // Waiting for the token needs no polling: the runner reports the grant (or gives up).
+        var polling = _children.Values.Any(c => c.Oob is { Phase: not (OobPhase.WaitingForToken or OobPhase.Working) });
+        if (!polling) Timers.Cancel("oob");
         else if (!Timers.IsTimerActive("oob")) Timers.StartPeriodicTimer("oob", new OobTick(), TimeSpan.FromMilliseconds(50));
     }
 
     // Per-run steps log at Debug: an app asking on every response would otherwise fill the log; the runner logs each run once.
     private void AdvanceOob(Child child, OobRun run)
     {
-        if (run.Phase == OobPhase.Pending)
-        {
-            if (!MayLeaveRotation(child, run)) return;
-            _pool.Remove(child.Endpoint!);
-            child.State = ChildState.OutOfBand;
-            run.Phase = OobPhase.Draining;
-            run.Since = Now;
-            _logger.LogDebug("{App} process {Pid} leaves rotation for out-of-band work", _app.Name, child.Pid?.Value);
-        }
-        if (run.Phase != OobPhase.Draining) return;
         var endpoint = child.Endpoint!;
-        if (endpoint.Sessions > 0)
+        switch (run.Phase)
         {
-            if (Now - run.Since < _settings.StopGrace) return;
-            // A long request (a WebSocket, a stream) must not keep the process out of rotation: skip this run.
-            _logger.LogWarning("{App} process {Pid} still has {Sessions} requests after {Grace} s; skipping its out-of-band work",
-                _app.Name, endpoint.Pid.Value, endpoint.Sessions, _settings.StopGrace.TotalSeconds);
-            EndOob(child);
+            case OobPhase.Pending:
+                // The coordinator knows a process by (node, app, PID): while its previous run's token is not acknowledged as
+                // released, asking again would be answered with that same token, and the late release would then end the new
+                // run's token under it. So the next run asks only once the previous runner is gone.
+                if (child.OobRunner is not null) return;
+                // Asked only when the process could leave at once if granted, so a token is never held waiting for a spare.
+                if (!MayLeaveRotation(child, run)) return;
+                run.Phase = OobPhase.WaitingForToken;
+                run.Since = Now;
+                child.OobRunner = Context.ActorOf(_oobRunner!(endpoint), $"oob-{endpoint.Pid.Value}-{++_oobCounter}");
+                Context.Watch(child.OobRunner);
+                _logger.LogDebug("{App} process {Pid} asks for an out-of-band work token and keeps serving", _app.Name, endpoint.Pid.Value);
+                return;
+            case OobPhase.Granted:
+                if (!MayLeaveRotation(child, run))
+                {
+                    if (Now - run.Since >= _settings.StopGrace)
+                        SkipOob(child, $"it is still the app's last routable process with requests queued {_settings.StopGrace.TotalSeconds} s after its token was granted");
+                    return;
+                }
+                _pool.Remove(endpoint);
+                child.State = ChildState.OutOfBand;
+                run.Phase = OobPhase.Draining;
+                _logger.LogDebug("{App} process {Pid} has its token and leaves rotation for out-of-band work", _app.Name, endpoint.Pid.Value);
+                goto case OobPhase.Draining;
+            case OobPhase.Draining:
+                if (endpoint.Sessions > 0)
+                {
+                    // A long request (a WebSocket, a stream) must not keep the process out of rotation, nor the token from others.
+                    if (Now - run.Since >= _settings.StopGrace)
+                        SkipOob(child, $"it still has {endpoint.Sessions} requests {_settings.StopGrace.TotalSeconds} s after its token was granted");
+                    return;
+                }
+                run.Phase = OobPhase.Working;
+                child.OobRunner!.Tell(OobRunner.Proceed.Instance);
+                return;
+        }
+    }
+
+    /// <summary>The token arrived: the process may leave rotation (checked by <see cref="AdvanceOob"/>), holding it meanwhile.</summary>
+    private void OnOobGranted(IActorRef runner)
+    {
+        if (_children.Values.FirstOrDefault(c => runner.Equals(c.OobRunner)) is not { Oob: { Phase: OobPhase.WaitingForToken } run })
+        {
+            // The run was given up meanwhile (the process is leaving, or gone): the token goes straight back.
+            runner.Tell(OobRunner.Skip.Instance);
             return;
         }
-        // The coordinator knows a process by (node, app, PID): while its previous run's token is not acknowledged as
-        // released, asking again would be answered with that same token, and the late release would then end the new
-        // run's token under it. So the next run starts only once the previous runner is gone.
-        if (child.OobRunner is not null) return;
-        run.Phase = OobPhase.Running;
-        child.OobRunner = Context.ActorOf(_oobRunner!(endpoint), $"oob-{endpoint.Pid.Value}-{++_oobCounter}");
-        Context.Watch(child.OobRunner);
+        if (_oobDropStreak > 0)
+        {
+            _logger.LogInformation("{App} gets out-of-band work tokens again, after {Dropped} runs were dropped", _app.Name, _oobDropStreak);
+            _oobDropStreak = 0;
+        }
+        run.Phase = OobPhase.Granted;
+        run.Since = Now;
+        Apply();
+    }
+
+    /// <summary>No token within the bound: the run is dropped; the process never left rotation. The runner withdraws the request.</summary>
+    private void OnOobTokenWaitExpired(IActorRef runner, OobRunner.TokenWaitExpired expired)
+    {
+        if (_children.Values.FirstOrDefault(c => runner.Equals(c.OobRunner)) is not { Oob.Phase: OobPhase.WaitingForToken } child) return;
+        _oobDropped++;
+        // Logged once per streak: with OOB work on every response, an outage would otherwise log one line per process and run.
+        if (_oobDropStreak++ == 0)
+            _logger.LogWarning("{App} process {Pid} got no out-of-band work token within {Timeout} s (the coordinator may be unreachable " +
+                "or moving); its run is dropped and it keeps serving. Further drops are counted in /pool and porter.oob.runs, not logged",
+                _app.Name, expired.Pid.Value, Math.Round(expired.Waited.TotalSeconds, 1));
+        else
+            _logger.LogDebug("{App} process {Pid} dropped its out-of-band work run: no token within {Timeout} s", _app.Name, expired.Pid.Value,
+                Math.Round(expired.Waited.TotalSeconds, 1));
+        EndOob(child);
+        Apply();
+    }
+
+    /// <summary>A granted run that cannot leave or drain in time: the token goes back unused and the process serves on.</summary>
+    private void SkipOob(Child child, string why)
+    {
+        _logger.LogWarning("{App} process {Pid} skips its out-of-band work: {Reason}", _app.Name, child.Pid?.Value, why);
+        child.OobRunner?.Tell(OobRunner.Skip.Instance);
+        EndOob(child);
     }
 
     /// <summary>A runner stops once its token is given back (or its request withdrawn): the process may start its next run.</summary>
@@ -680,10 +745,12 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     /// <summary>
     /// A process leaves rotation for its work only when another one serves meanwhile. The app's last routable
     /// process waits for a spare when the pool has room (as Passenger spawns one), otherwise until the queue is empty.
+    /// While another process is out for its own run it comes back soon: no spare is started for that.
     /// </summary>
     private bool MayLeaveRotation(Child child, OobRun run)
     {
         if (_children.Values.Any(c => c != child && c.State == ChildState.Enabled)) return true;
+        if (_children.Values.Any(c => c != child && c.State == ChildState.OutOfBand)) return false;
         if (!run.NoRoomForSpare)
         {
             if (run.Spare is not null || run.SpareRequest is not null) return false;
@@ -768,16 +835,17 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
             })
             .ToList();
         return new AppPoolState(_app.AppName, _app.MinInstances, _app.MaxInstances, _pool.QueueLength,
-            _children.Values.Count(c => c.State == ChildState.Starting), _restartUnfinished, _pool.CurrentFailure?.Reason, processes);
+            _children.Values.Count(c => c.State == ChildState.Starting), _restartUnfinished, _pool.CurrentFailure?.Reason, processes, _oobDropped);
     }
 
     private static string? OobPhaseName(OobRun? run) => run switch
     {
         null => null,
         { Phase: OobPhase.Pending } => "pending",
+        { Phase: OobPhase.WaitingForToken } => "waiting-for-token",
+        { Phase: OobPhase.Granted } => "granted",
         { Phase: OobPhase.Draining } => "draining",
-        { Working: true } => "working",
-        _ => "waiting-for-token",
+        _ => "working",
     };
 
     private static ProcessLifecycle Lifecycle(ChildState state) => state switch

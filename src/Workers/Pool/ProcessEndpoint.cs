@@ -15,8 +15,10 @@ public sealed class ProcessEndpoint
 
     /// <param name="maxRequests">Requests after which the pool asks for the process to be recycled; 0 means never.</param>
     /// <param name="routeId">Sticky-session id; a random one when not given.</param>
-    public ProcessEndpoint(ProcessId pid, int port, int concurrency, int maxRequests = 0, string? routeId = null)
+    /// <param name="oobSecret">The secret the process got to check out-of-band work calls; a random one when not given.</param>
+    public ProcessEndpoint(ProcessId pid, int port, int concurrency, int maxRequests = 0, string? routeId = null, string? oobSecret = null)
     {
+        OobSecret = oobSecret ?? Spawning.OobWorkSignature.NewSecret();
         Pid = pid;
         Port = port;
         Concurrency = concurrency;
@@ -38,6 +40,9 @@ public sealed class ProcessEndpoint
 
     /// <summary>The opaque id a sticky-session cookie carries to come back to this process.</summary>
     public string RouteId { get; }
+
+    /// <summary>Signs the out-of-band work call to this process; never shown anywhere.</summary>
+    public string OobSecret { get; }
 
     /// <summary>"http://127.0.0.1:PORT/", the forwarding destination prefix.</summary>
     public string BaseUri { get; }

@@ -15,11 +15,12 @@ public sealed class AppProcessHandle : IDisposable
     private readonly Queue<string> _stderrTail = new();
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private AppProcessHandle(Process process, int port, AppName app)
+    private AppProcessHandle(Process process, int port, AppName app, string oobSecret)
     {
         _process = process;
         Port = port;
         App = app;
+        OobSecret = oobSecret;
         Pid = new ProcessId(process.Id);
         StartedAt = DateTimeOffset.UtcNow;
     }
@@ -28,6 +29,9 @@ public sealed class AppProcessHandle : IDisposable
     public ProcessId Pid { get; }
     public int Port { get; }
     public DateTimeOffset StartedAt { get; }
+
+    /// <summary>The secret this process got in its environment to check Porter's out-of-band work calls (<see cref="OobWorkSignature"/>).</summary>
+    public string OobSecret { get; }
 
     /// <summary>Completes with the exit code when the process has exited and its output is drained.</summary>
     public Task<int> Exited => _exited.Task;
@@ -54,12 +58,14 @@ public sealed class AppProcessHandle : IDisposable
         SocketTuning.ForChildProcess(psi.Environment);
         foreach (var (key, value) in plan.Environment) psi.Environment[key] = value;
         psi.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var oobSecret = OobWorkSignature.NewSecret();
+        psi.Environment[OobWorkSignature.EnvironmentVariable] = oobSecret;
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         // Start throws Win32Exception when the command does not exist; the caller counts that as a failed start.
         process.Start();
         process.StandardInput.Close();
-        var handle = new AppProcessHandle(process, port, app);
+        var handle = new AppProcessHandle(process, port, app, oobSecret);
         handle.PumpOutput(logger);
         return handle;
     }

@@ -47,6 +47,11 @@ request is then passed to the app like any other. We chose an explicit opt-in
 over "try the app first and fall back on 404" because the fallback would run
 the app's routing (and its 404 logging) on every OOB run, and a framework that
 answers 405 or a catch-all page would silently disable the garbage collection.
+Either way the loader first checks that the call is Porter's: its
+X-Porter-OOB-Token header must be "ID.MAC" with MAC the hex HMAC-SHA256 of ID
+keyed with $PORTER_OOB_SECRET (a secret Porter gives each process). Anything
+else on that path (any spelling of it, any method) gets 403 and never reaches
+the app or the collector, so nobody but Porter can make the process collect.
 
 Startup errors (no APP_ROOT, no startup file, no callable, no or bad $PORT,
 port in use) print one line starting with "wsgi_loader:" on stderr and exit 1;
@@ -54,6 +59,8 @@ an exception while importing the startup file prints its traceback first.
 """
 
 import gc
+import hashlib
+import hmac
 import importlib.util
 import json
 import os
@@ -68,6 +75,7 @@ import wsgiref.simple_server
 from wsgiref.util import is_hop_by_hop
 
 OOB_PATH = "/.porter/oob-work"
+OOB_SECRET_ENV = "PORTER_OOB_SECRET"
 LISTEN_HOST = "127.0.0.1"
 # Idle keep-alive connections (and stalled reads/writes) are dropped after this
 # many seconds. It must stay above the dispatcher's pooled-connection idle
@@ -520,25 +528,52 @@ class PorterServer(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer
         super().handle_error(request, client_address)
 
 
-def with_oob_endpoint(app):
-    """Answers POST /.porter/oob-work with a full garbage collection (see the module docstring)."""
+def is_oob_path(path):
+    # Every spelling an app's router might take for the OOB path: any case, repeated slashes.
+    if ".porter" not in path.lower():
+        return False
+    return "/" + "/".join(p for p in path.split("/") if p).lower() == OOB_PATH
+
+
+def valid_oob_token(environ, secret):
+    """True when X-Porter-OOB-Token is "ID.MAC" with MAC = hex HMAC-SHA256(secret, ID): only Porter knows the secret."""
+    token_id, dot, mac = environ.get("HTTP_X_PORTER_OOB_TOKEN", "").partition(".")
+    if not secret or not dot or not token_id.isdigit():
+        return False
+    expected = hmac.new(secret.encode("utf-8"), token_id.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode("ascii"), mac.encode("latin-1"))
+
+
+def with_oob_endpoint(app, collect):
+    """Guards the OOB path (403 unless Porter's signed token) and, with `collect`, answers it with a full collection."""
+    secret = os.environ.get(OOB_SECRET_ENV, "")
 
     def oob_aware_app(environ, start_response):
-        if environ.get("PATH_INFO") == OOB_PATH and environ.get("REQUEST_METHOD") == "POST":
-            started = time.monotonic()
-            collected = gc.collect()
-            body = json.dumps({
-                "ok": True,
-                "collected": collected,
-                "ms": round((time.monotonic() - started) * 1000, 3),
-            }, separators=(",", ":")).encode("ascii")
-            start_response("200 OK", [
-                ("Content-Type", "application/json"),
+        if not is_oob_path(environ.get("PATH_INFO", "")):
+            return app(environ, start_response)
+        if not valid_oob_token(environ, secret):
+            body = b"out-of-band work is called by Porter only\n"
+            start_response("403 Forbidden", [
+                ("Content-Type", "text/plain"),
                 ("Content-Length", str(len(body))),
                 ("Cache-Control", "no-store"),
             ])
             return [body]
-        return app(environ, start_response)
+        if not collect or environ.get("REQUEST_METHOD") != "POST":
+            return app(environ, start_response)
+        started = time.monotonic()
+        collected = gc.collect()
+        body = json.dumps({
+            "ok": True,
+            "collected": collected,
+            "ms": round((time.monotonic() - started) * 1000, 3),
+        }, separators=(",", ":")).encode("ascii")
+        start_response("200 OK", [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ])
+        return [body]
 
     return oob_aware_app
 
@@ -588,9 +623,7 @@ def load_app(app_root, startup_file):
         if candidate is not None:
             if not callable(candidate):
                 fail("%s.%s in %s is not callable" % (name, attr, path))
-            if getattr(module, "porter_handles_oob_work", False):
-                return candidate
-            return with_oob_endpoint(candidate)
+            return with_oob_endpoint(candidate, collect=not getattr(module, "porter_handles_oob_work", False))
     fail("%s defines no WSGI callable named 'application' or 'app'" % path)
 
 

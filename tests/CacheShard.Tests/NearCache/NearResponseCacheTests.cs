@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Porter.CacheShard.NearCache;
 using Porter.CacheShard.Policy;
+using Porter.CacheShard.Sharding;
 using Porter.Contracts.Caching;
 using Porter.Contracts.Ids;
 using static Porter.CacheShard.Tests.TestHttp;
@@ -27,6 +28,10 @@ public sealed class NearResponseCacheTests
     private static bool Hit(NearResponseCache cache, CacheKey key, DateTimeOffset now, IHeaderDictionary? request = null) =>
         cache.TryGet(key, request ?? Headers(), now, out _);
 
+    /// <summary>What <paramref name="variants"/> of <paramref name="key"/> cost in a near cache.</summary>
+    private static long Cost(CacheKey key, params CachedResponse[] variants) =>
+        EntryCost.OfNearKey(key.Value) + variants.Sum(EntryCost.OfNearVariant);
+
     [Fact]
     public void Serves_a_stored_entry()
     {
@@ -37,7 +42,7 @@ public sealed class NearResponseCacheTests
         Assert.True(cache.TryGet(Home, Headers(), T0.AddMilliseconds(500), out var hit));
         Assert.Same(entry, hit);
         Assert.Equal(1, cache.Count);
-        Assert.Equal(5, cache.BytesHeld);
+        Assert.Equal(Cost(Home, entry), cache.BytesHeld);
     }
 
     [Fact]
@@ -186,7 +191,7 @@ public sealed class NearResponseCacheTests
         Assert.True(cache.TryGet(Home, Headers(), T0, out var hit));
         Assert.Same(second, hit);
         Assert.Equal(1, cache.Count);
-        Assert.Equal(6, cache.BytesHeld);
+        Assert.Equal(Cost(Home, second), cache.BytesHeld);
     }
 
     [Fact]
@@ -208,7 +213,8 @@ public sealed class NearResponseCacheTests
         string[] response = ["Cache-Control: max-age=60", "Vary: X-Requested-With"];
         cache.Set(Home, Store(response, ["X-Requested-With: XMLHttpRequest"]), T0);
         cache.Set(Home, Store(response), T0);
-        cache.Set(Key(1), Fresh(), T0);
+        var other = Fresh();
+        cache.Set(Key(1), other, T0);
 
         Assert.True(cache.Invalidate(Home, T0));
 
@@ -216,7 +222,7 @@ public sealed class NearResponseCacheTests
         Assert.False(Hit(cache, Home, T0));
         Assert.True(Hit(cache, Key(1), T0));
         Assert.Equal(1, cache.Count);
-        Assert.Equal(5, cache.BytesHeld);
+        Assert.Equal(Cost(Key(1), other), cache.BytesHeld);
         Assert.False(cache.Invalidate(Home, T0));
     }
 
@@ -235,12 +241,41 @@ public sealed class NearResponseCacheTests
     [Fact]
     public void Bounds_the_bytes_held()
     {
-        var cache = Cache(maxBytes: 25);
+        long each = Cost(Key(0), Fresh("0123456789"));
+        var cache = Cache(maxBytes: 2 * each + each / 2);
         for (int i = 0; i < 10; i++)
             cache.Set(Key(i), Fresh("0123456789"), T0);
 
-        Assert.True(cache.BytesHeld <= 25);
+        Assert.Equal(2 * each, cache.BytesHeld);
         Assert.Equal(2, cache.Count);
+        Assert.Equal(8, cache.Evictions);
+    }
+
+    [Fact]
+    public void Header_bytes_count_against_the_bound_like_body_bytes()
+    {
+        // Empty bodies with 4 KB of headers: they used to count as nothing, so only the entry bound held them back.
+        var heavy = Fresh("", $"X-Padding: {new string('x', 4000)}");
+        var keys = Enumerable.Range(0, 100).Select(i => CacheKey.Create("blog", "http", "example.com", $"/{i:000}", null)).ToList();
+        long each = Cost(keys[0], heavy);
+        Assert.True(each > 8000, $"4,000 header chars held as a string cost {each}");
+        var cache = Cache(maxEntries: 1000, maxBytes: 10 * each);
+        foreach (var key in keys)
+            cache.Set(key, heavy, T0);
+
+        Assert.Equal(10, cache.Count);
+        Assert.Equal(10 * each, cache.BytesHeld);
+        Assert.Equal(90, cache.Evictions);
+    }
+
+    [Fact]
+    public void An_entry_costlier_than_the_whole_bound_is_not_held()
+    {
+        var entry = Fresh("0123456789");
+        var cache = Cache(maxBytes: Cost(Home, entry) - 1);
+        cache.Set(Home, entry, T0);
+        Assert.Equal(0, cache.Count);
+        Assert.Equal(0, cache.BytesHeld);
     }
 
     [Fact]

@@ -62,11 +62,13 @@ public sealed class ConditionalPolicyTests
         Assert.False(ConditionalPolicy.IsNotModified(Headers($"If-Modified-Since: {Date(T0.AddSeconds(-1))}"), entry));
     }
 
-    [Fact]
-    public void Invalid_if_modified_since_is_ignored()
+    [Theory]
+    [InlineData("yesterday")]
+    [InlineData("Sat,  01 Mar 2025 12:00:00 GMT")] // after Last-Modified, but two spaces: not an HTTP-date
+    public void Invalid_if_modified_since_is_ignored(string since)
     {
         var entry = Entry($"Last-Modified: {Date(Modified)}");
-        Assert.False(ConditionalPolicy.IsNotModified(Headers("If-Modified-Since: yesterday"), entry));
+        Assert.False(ConditionalPolicy.IsNotModified(Headers($"If-Modified-Since: {since}"), entry));
     }
 
     [Fact]
@@ -94,6 +96,10 @@ public sealed class ConditionalPolicyTests
         Assert.Equal([$"If-Modified-Since: {Date(Modified)}"],
             Lines(ConditionalPolicy.RevalidationHeaders(Entry($"Last-Modified: {Date(Modified)}"))));
         Assert.Empty(ConditionalPolicy.RevalidationHeaders(Entry()));
+        // An invalid Last-Modified is not a validator: nothing to send, nothing to revalidate.
+        var invalid = Entry("Last-Modified: Sat,  01 Mar 2025 11:00:00 GMT");
+        Assert.Empty(ConditionalPolicy.RevalidationHeaders(invalid));
+        Assert.False(invalid.HasValidator);
     }
 
     [Fact]
@@ -156,11 +162,21 @@ public sealed class ConditionalPolicyTests
     [InlineData("Set-Cookie: session=1", RefusalReason.SetCookie)]
     [InlineData("Cache-Control: private", RefusalReason.Private)]
     [InlineData("Cache-Control: no-store", RefusalReason.NoStore)]
-    public void Refresh_that_makes_the_entry_unstorable_drops_it(string header, RefusalReason reason)
+    public void Refresh_that_makes_the_entry_unstorable_answers_this_request_only(string header, RefusalReason reason)
     {
-        var entry = Store(["Cache-Control: max-age=60", "ETag: \"v1\""]);
-        var result = ConditionalPolicy.Refresh(ResponsePolicyFor(), entry, Headers("ETag: \"v1\"", header), Headers(), T0, T0);
+        var entry = Store(["Cache-Control: max-age=60", "ETag: \"v1\"", "X-Version: 1"]);
+        var later = T0.AddMinutes(5);
+        var result = ConditionalPolicy.Refresh(ResponsePolicyFor(), entry, Headers("ETag: \"v1\"", "X-Version: 2", header), Headers(), later, later);
         Assert.Equal(RefreshOutcome.NoLongerStorable, result.Outcome);
         Assert.Equal(reason, result.Refusal);
+        // The full response the app stands by: the stored body with the 304's fields, never fresh (it is not to be kept).
+        var answer = result.Entry!;
+        Assert.Equal(200, answer.StatusCode);
+        Assert.Equal("hello"u8.ToArray(), answer.Body.ToArray());
+        var (name, value) = header.Split(": ", 2) is [var n, var v] ? (n, v) : throw new InvalidOperationException();
+        Assert.Contains(answer.Headers.ToArray(), h => h.Key == name && h.Value.ToString() == value);
+        Assert.Equal("2", answer.Headers.ToArray().Single(h => h.Key == "X-Version").Value.ToString());
+        Assert.Equal(later, answer.Date);
+        Assert.False(answer.IsFresh(later));
     }
 }

@@ -60,16 +60,50 @@ public sealed class RequestPolicyTests
     {
         var evaluation = Evaluate(method, "Cache-Control: no-store");
         Assert.Equal(RequestDisposition.NoStore, evaluation.Disposition);
+        Assert.Equal(RefusalReason.RequestNoStore, evaluation.Refusal);
+        Assert.False(evaluation.MayStore);
+    }
+
+    [Theory]
+    [InlineData("level=staff; level=anon")]
+    [InlineData("a=1 level=staff")]
+    [InlineData("a=1, level=staff")]
+    [InlineData("level=\"staff\"")]
+    public void Ambiguous_vary_cookie_neither_looks_up_nor_stores(string cookie)
+    {
+        var evaluation = new RequestPolicy("level").Evaluate("GET", Headers($"Cookie: {cookie}"));
+        Assert.Equal(RequestDisposition.NoStore, evaluation.Disposition);
+        Assert.Equal(RefusalReason.AmbiguousVaryCookie, evaluation.Refusal);
+        Assert.Equal(RequestDisposition.Lookup,
+            new RequestPolicy("level").Evaluate("GET", Headers("Cookie: level=staff; level=staff")).Disposition);
+    }
+
+    [Fact]
+    public void Cookie_header_shape_matters_only_with_a_vary_cookie()
+    {
+        Assert.Equal(RequestDisposition.Lookup, Evaluate("GET", "Cookie: a=1 level=staff").Disposition);
+    }
+
+    [Theory]
+    [InlineData("GET", "Content-Length: 13")]
+    [InlineData("GET", "Transfer-Encoding: chunked")]
+    [InlineData("HEAD", "Content-Length: 1")]
+    [InlineData("GET", "Transfer-Encoding: identity")]
+    public void Request_with_a_body_neither_looks_up_nor_stores(string method, string header)
+    {
+        var evaluation = Evaluate(method, header);
+        Assert.Equal(RequestDisposition.NoStore, evaluation.Disposition);
+        Assert.Equal(RefusalReason.RequestBody, evaluation.Refusal);
+        Assert.False(evaluation.CanLookup);
         Assert.False(evaluation.MayStore);
     }
 
     [Fact]
-    public void Ambiguous_vary_cookie_neither_looks_up_nor_stores()
+    public void An_empty_body_is_no_body()
     {
-        var evaluation = new RequestPolicy("level").Evaluate("GET", Headers("Cookie: level=staff; level=anon"));
-        Assert.Equal(RequestDisposition.NoStore, evaluation.Disposition);
-        Assert.Equal(RequestDisposition.Lookup,
-            new RequestPolicy("level").Evaluate("GET", Headers("Cookie: level=staff; level=staff")).Disposition);
+        var evaluation = Evaluate("GET", "Content-Length: 0");
+        Assert.Equal(RequestDisposition.Lookup, evaluation.Disposition);
+        Assert.Equal(RefusalReason.None, evaluation.Refusal);
     }
 
     [Fact]

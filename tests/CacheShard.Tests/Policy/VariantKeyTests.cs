@@ -76,6 +76,9 @@ public sealed class VariantKeyTests
         Assert.False(staff.Matches(Headers("Cookie: level=staff; level=member")));
         Assert.True(anonymous.Matches(Headers("Cookie: theme=dark")));
         Assert.False(anonymous.Matches(Headers("Cookie: level=staff")));
+        // The app may read level=staff from these: neither entry answers them.
+        Assert.False(anonymous.Matches(Headers("Cookie: theme=dark level=staff")));
+        Assert.False(staff.Matches(Headers("Cookie: theme=dark, level=staff")));
     }
 
     [Fact]

@@ -127,6 +127,14 @@ public sealed class CacheEntityTests : TestKit
 
     private static string BodyOf(CacheProtocol.LookupResult result) => System.Text.Encoding.UTF8.GetString(result.Entry!.Body);
 
+    /// <summary>What <paramref name="variants"/> of <paramref name="key"/> cost in a store, as the ledger and the counters count it.</summary>
+    private static long Cost(CacheKey key, params CachedResponse[] variants) =>
+        EntryCost.OfStoreKey(key.Value) + variants.Sum(v =>
+        {
+            var data = CacheEntryMapping.ToData(v);
+            return EntryCost.OfStoredVariant(data.Headers, data.Body, data.Variant);
+        });
+
     [Fact]
     public void Cold_key_makes_the_asker_the_filler_and_its_store_answers_later_lookups()
     {
@@ -140,8 +148,8 @@ public sealed class CacheEntityTests : TestKit
 
         Assert.Equal("hello", BodyOf(Ask(entity, Lookup(), LookupOutcome.Hit).Result));
         Assert.Equal(1, Counters.Stores);
-        Assert.Equal(5, Counters.BytesHeld);
-        Assert.Equal(5, _ledger.TotalBytes);
+        Assert.Equal(Cost(Key, Fresh()), Counters.BytesHeld);
+        Assert.Equal(Cost(Key, Fresh()), _ledger.TotalBytes);
     }
 
     [Fact]
@@ -431,7 +439,7 @@ public sealed class CacheEntityTests : TestKit
         Ask(entity, Lookup("X-V: 0"), LookupOutcome.Hit);
         Ask(entity, Lookup($"X-V: {CacheEntity.MaxVariants}"), LookupOutcome.Hit);
         Assert.Equal(1, Counters.Evictions);
-        long kept = Enumerable.Range(0, CacheEntity.MaxVariants + 1).Where(i => i != 1).Sum(i => $"v{i}".Length);
+        long kept = Cost(Key, Enumerable.Range(0, CacheEntity.MaxVariants + 1).Where(i => i != 1).Select(Variant).ToArray());
         Assert.Equal(kept, Counters.BytesHeld);
         Assert.Equal(kept, _ledger.TotalBytes);
     }
@@ -443,8 +451,8 @@ public sealed class CacheEntityTests : TestKit
         entity.Tell(StoreOf(Fresh("first")));
         entity.Tell(StoreOf(Fresh("second!")));
         Assert.Equal("second!", BodyOf(Ask(entity, Lookup(), LookupOutcome.Hit).Result));
-        Assert.Equal(7, Counters.BytesHeld);
-        Assert.Equal(7, _ledger.TotalBytes);
+        Assert.Equal(Cost(Key, Fresh("second!")), Counters.BytesHeld);
+        Assert.Equal(Cost(Key, Fresh("second!")), _ledger.TotalBytes);
     }
 
     [Fact]
@@ -495,11 +503,12 @@ public sealed class CacheEntityTests : TestKit
     [Fact]
     public void Node_memory_bound_evicts_the_least_recently_used_key()
     {
-        var options = new TurbocacheOptions { MaxBodyBytes = 10, MaxTotalBytes = 15 };
-        var ledger = new CacheMemoryLedger(options);
         var keyA = CacheKey.Create("blog", "http", "example.com", "/a", null);
         var keyB = CacheKey.Create("blog", "http", "example.com", "/b", null);
         var keyC = CacheKey.Create("blog", "http", "example.com", "/c", null);
+        long each = Cost(keyA, Fresh("aaaaaa")); // the same for b and c
+        var options = new TurbocacheOptions { MaxBodyBytes = 10, MaxTotalBytes = 2 * each + each / 2 };
+        var ledger = new CacheMemoryLedger(options);
         var store = Entity(options, ledger);
         store.Tell(StoreOf(Fresh("aaaaaa"), keyA));
         store.Tell(StoreOf(Fresh("bbbbbb"), keyB));
@@ -511,8 +520,8 @@ public sealed class CacheEntityTests : TestKit
         AwaitCondition(() => Counters.Evictions == 1);
         Ask(store, LookupOf(keyB), LookupOutcome.Fill);
         Ask(store, LookupOf(keyA), LookupOutcome.Hit);
-        Assert.Equal(12, Counters.BytesHeld);
-        Assert.Equal(12, ledger.TotalBytes);
+        Assert.Equal(2 * each, Counters.BytesHeld);
+        Assert.Equal(2 * each, ledger.TotalBytes);
     }
 
     [Fact]
@@ -531,7 +540,7 @@ public sealed class CacheEntityTests : TestKit
         Assert.Equal(Key, purger.ExpectMsg<CacheProtocol.Invalidated>().Key);
         Assert.Equal("other", BodyOf(Ask(store, LookupOf(other), LookupOutcome.Hit).Result));
         Ask(store, Lookup(), LookupOutcome.Fill);
-        Assert.Equal(5, Counters.BytesHeld);
+        Assert.Equal(Cost(other, Fresh("other")), Counters.BytesHeld);
     }
 
     [Fact]
@@ -539,8 +548,9 @@ public sealed class CacheEntityTests : TestKit
     {
         var store = Entity();
         var busy = CacheKey.Create("blog", "http", "example.com", "/busy", null);
+        var busyEntry = Store(["Cache-Control: max-age=3600"], body: "busy");
         store.Tell(StoreOf(Store(["Cache-Control: max-age=3600"], body: "idle")));
-        store.Tell(StoreOf(Store(["Cache-Control: max-age=3600"], body: "busy"), busy));
+        store.Tell(StoreOf(busyEntry, busy));
         Ask(store, LookupOf(busy), LookupOutcome.Hit);
 
         // The sweep runs every half idle timeout: Key goes unused for the whole timeout, busy keeps being looked up.
@@ -550,9 +560,9 @@ public sealed class CacheEntityTests : TestKit
             Ask(store, LookupOf(busy), LookupOutcome.Hit);
         }
 
-        AwaitCondition(() => Counters.BytesHeld == 4);
+        AwaitCondition(() => Counters.BytesHeld == Cost(busy, busyEntry));
         Ask(store, Lookup(), LookupOutcome.Fill);
-        Assert.Equal(4, _ledger.TotalBytes);
+        Assert.Equal(Cost(busy, busyEntry), _ledger.TotalBytes);
     }
 
     [Fact]
@@ -582,7 +592,31 @@ public sealed class CacheEntityTests : TestKit
         entity.Tell(StoreOf(Html(at: T0.AddSeconds(61))));
 
         Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Hit);
-        Assert.Equal(4, Counters.BytesHeld);
-        Assert.Equal(4, _ledger.TotalBytes);
+        Assert.Equal(Cost(Key, Html(at: T0.AddSeconds(61))), Counters.BytesHeld);
+        Assert.Equal(Cost(Key, Html(at: T0.AddSeconds(61))), _ledger.TotalBytes);
+    }
+
+    [Fact]
+    public void Header_heavy_entries_with_empty_bodies_count_against_the_memory_bound_and_are_evicted()
+    {
+        // The reproduction in small: empty bodies, 4 KB of headers each. Only bodies used to count, so these
+        // were never evicted and the node reported 0 bytes held.
+        var options = new TurbocacheOptions { MaxBodyBytes = 1024, MaxTotalBytes = 64 * 1024 };
+        var ledger = new CacheMemoryLedger(options);
+        var store = Entity(options, ledger);
+        var padding = new string('x', 4000);
+        var keys = Enumerable.Range(0, 100).Select(i => CacheKey.Create("blog", "http", "example.com", $"/zz-{i:000}", null)).ToList();
+        var entries = keys.Select(_ => Store(["Cache-Control: max-age=600", $"X-Padding: {padding}"], body: "")).ToList();
+        for (int i = 0; i < keys.Count; i++)
+            store.Tell(StoreOf(entries[i], keys[i]));
+        Ask(store, LookupOf(keys[^1]), LookupOutcome.Hit); // every store has run
+
+        long each = Cost(keys[0], entries[0]);
+        Assert.True(each > 4000, $"an entry with 4,000 header bytes costs {each}");
+        AwaitCondition(() => Counters.Evictions == keys.Count - options.MaxTotalBytes / each);
+        Assert.True(ledger.TotalBytes <= options.MaxTotalBytes);
+        Assert.Equal(options.MaxTotalBytes / each * each, ledger.TotalBytes);
+        Assert.Equal(ledger.TotalBytes, Counters.BytesHeld);
+        Ask(store, LookupOf(keys[0]), LookupOutcome.Fill); // the oldest went first
     }
 }

@@ -9,6 +9,7 @@ public sealed class HeaderBlockTests
         new("Date", ["Sat, 01 Mar 2025 12:00:00 GMT"]),
         new("Set-Cookie", ["a=1", "b=2"]),
         new("X-Ünicode", ["naïve ✓"]),
+        new("ETag", ["\"caf\u00e9 \u0080\u00ff\""]), // obs-text bytes, as Porter reads them: one char per byte
         new("X-Empty", []),
         new("X-Blank", [""]),
         new("x-custom", [new string('v', 300)]),

@@ -10,8 +10,8 @@ public sealed class OobOptionsTests
     {
         var options = new OobOptions();
         Assert.Empty(options.Validate());
-        Assert.Equal((1, OobScope.Cluster, TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(60)),
-            (options.MaxConcurrent, options.Scope, options.LeaseTime, options.WorkTimeout));
+        Assert.Equal((1, OobScope.Cluster, TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(60), 30.0),
+            (options.MaxConcurrent, options.Scope, options.LeaseTime, options.WorkTimeout, options.TokenWaitTimeout));
     }
 
     [Fact]
@@ -26,8 +26,8 @@ public sealed class OobOptionsTests
     [Fact]
     public void Reports_each_invalid_setting()
     {
-        var options = new OobOptions { MaxConcurrent = 0, Scope = (OobScope)7, LeaseTime = TimeSpan.Zero, WorkTimeout = TimeSpan.Zero, SnapshotEvery = 0 };
-        Assert.Equal(5, options.Validate().Count);
+        var options = new OobOptions { MaxConcurrent = 0, Scope = (OobScope)7, LeaseTime = TimeSpan.Zero, WorkTimeout = TimeSpan.Zero, SnapshotEvery = 0, TokenWaitTimeout = 0 };
+        Assert.Equal(6, options.Validate().Count);
     }
 
     [Fact]

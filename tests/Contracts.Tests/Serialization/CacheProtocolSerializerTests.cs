@@ -30,6 +30,7 @@ public sealed class CacheProtocolSerializerTests : TestKit
     [
         new("Accept", ["text/html", "application/json"]),
         new("Cookie", ["level=admin; theme=dark"]),
+        new("If-None-Match", ["\"caf\u00e9 \u0080\u00ff\""]), // obs-text bytes, read one char per byte
         new("X-Empty", []),
         new("X-Blank", [""]),
     ];
@@ -37,7 +38,8 @@ public sealed class CacheProtocolSerializerTests : TestKit
     private static CacheEntryData Entry(byte[]? body = null, byte flags = 6) => new(
         200,
         HeaderBlock.Encode([new("Date", ["Sat, 01 Mar 2025 12:00:00 GMT"]), new("Cache-Control", ["max-age=60, stale-if-error=30"]),
-            new("X-Multi", ["a", "b"]), new("X-Ünicode", ["naïve ✓"]), new("X-Empty", []), new("X-Blank", [""])]),
+            new("X-Multi", ["a", "b"]), new("X-Ünicode", ["naïve ✓"]), new("ETag", ["\"caf\u00e9 \u0080\u00ff\""]),
+            new("X-Empty", []), new("X-Blank", [""])]),
         body ?? [0, 1, 2, 255, 128, 10, 13],
         new VariantData(["accept", "x-requested-with"], ["text/html", null], "level", "admin"),
         T0.AddSeconds(-2),

@@ -38,10 +38,66 @@ public sealed class PorterOptionsLoaderTests : IDisposable
         Assert.Equal("shop", app.Name);
         Assert.Empty(app.Hosts);
         Assert.Equal(3000, options.Port);
-        Assert.Equal("127.0.0.1", options.Address);
+        Assert.Equal("127.0.0.1", options.HttpListenAddress);
+        Assert.Equal("127.0.0.1", options.ManagementListenAddress);
         Assert.Equal("production", options.Environment);
         Assert.Equal(1, app.MinInstances);
-        Assert.Equal(Path.Combine(root, "tmp", "porter"), options.DataDir);
+        Assert.Equal(Path.Combine(root, "tmp", "porter", "standalone-127.0.0.1-3000"), options.DataDir);
+    }
+
+    [Fact]
+    public void Default_data_dir_names_the_node_so_nodes_on_one_app_folder_never_share_one()
+    {
+        var root = NodeApp("shared");
+        string DataDir(string verb, params string[] flags) =>
+            PorterOptionsLoader.Load(NodeCommandLine.Parse([root, .. flags], verb), AppTypeDetector.CheckDetectable).DataDir!;
+
+        var worker = DataDir("worker", "--hostname", "127.0.0.4", "--port", "3001");
+        Assert.Equal(Path.Combine(root, "tmp", "porter", "worker-127.0.0.4-3001"), worker);
+        // Another port, another address, another role: each its own dir. The same node restarted: the same dir.
+        Assert.NotEqual(worker, DataDir("worker", "--hostname", "127.0.0.4", "--port", "3002"));
+        Assert.NotEqual(worker, DataDir("worker", "--hostname", "127.0.0.5", "--port", "3001"));
+        Assert.NotEqual(worker, DataDir("gateway", "--hostname", "127.0.0.4", "--port", "3001"));
+        Assert.Equal(worker, DataDir("worker", "--hostname", "127.0.0.4", "--port", "3001"));
+        // An explicit --data-dir is used as given.
+        Assert.Equal(Path.Combine(_dir, "mine"), DataDir("worker", "--data-dir", Path.Combine(_dir, "mine")));
+    }
+
+    [Fact]
+    public void Gateways_and_workers_off_loopback_need_a_long_enough_cluster_secret_and_standalone_nodes_none()
+    {
+        var root = NodeApp("secret");
+        PorterOptions LoadAs(string verb, params string[] flags) =>
+            PorterOptionsLoader.Load(NodeCommandLine.Parse([root, .. flags], verb), AppTypeDetector.CheckDetectable);
+
+        foreach (var verb in new[] { "gateway", "worker" })
+        {
+            Assert.Contains("need --cluster-secret (PORTER__CLUSTERSECRET)",
+                Assert.Throws<UsageException>(() => LoadAs(verb, "--hostname", "10.0.0.5")).Message);
+            Assert.Contains("at least 16 characters",
+                Assert.Throws<UsageException>(() => LoadAs(verb, "--hostname", "10.0.0.5", "--cluster-secret", "short")).Message);
+            Assert.Equal("a-long-enough-cluster-secret", LoadAs(verb, "--hostname", "10.0.0.5", "--cluster-secret", "a-long-enough-cluster-secret").ClusterSecret);
+            // On loopback the nodes fall back to a built-in secret.
+            Assert.Null(LoadAs(verb, "--hostname", "127.0.0.4").ClusterSecret);
+        }
+        // A standalone node forwards in process: no secret to need.
+        Assert.Null(LoadAs("start", "--hostname", "10.0.0.5").ClusterSecret);
+    }
+
+    [Fact]
+    public void Listeners_bind_the_nodes_own_address_unless_told_otherwise()
+    {
+        var root = NodeApp("shop");
+        var own = Load(root, "--hostname", "127.0.0.9");
+        Assert.Equal("127.0.0.9", own.HttpListenAddress);
+        Assert.Equal("127.0.0.9", own.ManagementListenAddress);
+
+        var told = Load(root, "--hostname", "127.0.0.9", "--address", "*", "--management-address", "*");
+        Assert.Equal("*", told.HttpListenAddress);
+        Assert.Equal("*", told.ManagementListenAddress);
+
+        var error = Assert.Throws<UsageException>(() => Load(root, "--management-address", "pod"));
+        Assert.Equal("--management-address 'pod' is not an IP address (or * for all)", error.Message);
     }
 
     [Fact]
@@ -66,7 +122,7 @@ public sealed class PorterOptionsLoaderTests : IDisposable
         Assert.Equal(Path.Combine(_dir, "a"), options.Apps[0].Root);
         Assert.Equal(["a.example"], options.Apps[0].Hosts);
         Assert.Empty(options.Apps[1].Hosts);
-        Assert.Equal(Path.Combine(_dir, "tmp", "porter"), options.DataDir);
+        Assert.Equal(Path.Combine(_dir, "tmp", "porter", "standalone-127.0.0.1-3000"), options.DataDir);
     }
 
     [Fact]
@@ -185,6 +241,8 @@ public sealed class PorterOptionsLoaderTests : IDisposable
     [InlineData("--oob-max-concurrent 0", "Oob MaxConcurrent must be at least 1")]
     [InlineData("--oob-work-timeout 00:05:00", "must be shorter than LeaseTime")]
     [InlineData("--oob-scope node", "expected one of: cluster, app")]
+    [InlineData("--oob-token-wait-timeout 0", "Oob TokenWaitTimeout must be a positive number of seconds")]
+    [InlineData("--oob-work-timeout 00:01:55 --shutdown-grace 10", "must be longer than --oob-work-timeout")]
     public void Invalid_pool_options_are_refused_with_one_clear_line(string flags, string expected)
     {
         var root = NodeApp("pool");
@@ -198,10 +256,10 @@ public sealed class PorterOptionsLoaderTests : IDisposable
     {
         var root = NodeApp("oob");
         var options = Load(root, "--oob-work-every", "50", "--oob-max-concurrent", "2", "--oob-scope", "app",
-            "--oob-work-timeout", "00:00:30", "--oob-lease-time", "00:01:00");
+            "--oob-work-timeout", "00:00:30", "--oob-lease-time", "00:01:00", "--oob-token-wait-timeout", "2.5");
         Assert.Equal(50, Assert.Single(options.Apps).OobWorkEvery);
-        Assert.Equal((2, OobScope.App, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1)),
-            (options.Oob.MaxConcurrent, options.Oob.Scope, options.Oob.WorkTimeout, options.Oob.LeaseTime));
+        Assert.Equal((2, OobScope.App, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1), 2.5),
+            (options.Oob.MaxConcurrent, options.Oob.Scope, options.Oob.WorkTimeout, options.Oob.LeaseTime, options.Oob.TokenWaitTimeout));
     }
 
     [Theory]

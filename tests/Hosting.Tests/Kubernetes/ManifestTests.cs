@@ -33,6 +33,50 @@ public sealed class ManifestTests
         Assert.Single(Objects.OfType<V1StatefulSet>(), s => s.Spec.VolumeClaimTemplates?.Count == 1);
         Assert.Equal(2, Objects.OfType<V1PodDisruptionBudget>().Count());
         Assert.Equal(2, Objects.OfType<V2HorizontalPodAutoscaler>().Count());
+        Assert.Equal(3, Objects.OfType<V1NetworkPolicy>().Count());
+    }
+
+    [Fact]
+    public void Network_policies_admit_worker_and_cluster_traffic_only_from_the_clusters_pods()
+    {
+        // "The cluster's pods": the label every gateway and worker carries, and the database does not.
+        var clusterPods = new Dictionary<string, string> { ["app.kubernetes.io/part-of"] = "porter" };
+        Assert.All(Deployments, d => Assert.True(Matches(clusterPods, d.Spec.Template.Metadata.Labels)));
+        Assert.All(Objects.OfType<V1StatefulSet>(), s => Assert.False(Matches(clusterPods, s.Spec.Template.Metadata.Labels)));
+
+        foreach (var (name, template) in Workloads)
+        {
+            var policy = Assert.Single(Objects.OfType<V1NetworkPolicy>(), p => Matches(p.Spec.PodSelector.MatchLabels, template.Metadata.Labels));
+            Assert.Contains("Ingress", policy.Spec.PolicyTypes);
+            var declared = template.Spec.Containers.SelectMany(c => c.Ports).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+            var open = new HashSet<string>(StringComparer.Ordinal);
+            var clusterOnly = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var rule in policy.Spec.Ingress)
+            {
+                var ports = rule.Ports.Select(p => p.Port.Value).ToList();
+                Assert.All(ports, port => Assert.True(declared.Contains(port), $"{policy.Metadata.Name} names port '{port}' that {name} does not declare"));
+                if (rule.FromProperty is not { Count: > 0 } from)
+                {
+                    open.UnionWith(ports);
+                    continue;
+                }
+                // Only pods of this namespace with the cluster's label: no namespace or IP block widens it.
+                var peer = Assert.Single(from);
+                Assert.Null(peer.NamespaceSelector);
+                Assert.Null(peer.IpBlock);
+                Assert.Equal(clusterPods, peer.PodSelector.MatchLabels);
+                clusterOnly.UnionWith(ports);
+            }
+            // Remoting and management (and a worker's internal HTTP listener, and the database) are the cluster's own;
+            // only a gateway's public port is open to everyone.
+            Assert.Equal(name == "porter-gateway" ? ["http"] : [], open.Order(StringComparer.Ordinal));
+            Assert.Equal(name switch
+            {
+                "porter-worker" => ["http", "management", "remoting"],
+                "porter-gateway" => ["management", "remoting"],
+                _ => ["postgres"],
+            }, clusterOnly.Order(StringComparer.Ordinal));
+        }
     }
 
     [Fact]
@@ -187,8 +231,19 @@ public sealed class ManifestTests
         // Credentials reach the pods by reference only.
         foreach (var (name, template) in Workloads)
             foreach (var variable in template.Spec.Containers.SelectMany(c => c.Env ?? []))
-                if (variable.Name.Contains("PASSWORD", StringComparison.Ordinal) || variable.Name.Contains("TOKEN", StringComparison.Ordinal))
+                if (variable.Name.Contains("PASSWORD", StringComparison.Ordinal) || variable.Name.Contains("TOKEN", StringComparison.Ordinal)
+                    || variable.Name.Contains("SECRET", StringComparison.Ordinal))
                     Assert.True(variable.ValueFrom?.SecretKeyRef?.Name == generator.Name, $"{name}: {variable.Name} must come from the {generator.Name} Secret");
+    }
+
+    [Fact]
+    public void Gateways_and_workers_share_the_cluster_secret_from_the_secret()
+    {
+        // Workers refuse what gateways forward unless both sign with the same secret; on pod IPs a node without it exits.
+        var keys = Deployments.Select(d => Env(d)["PORTER__CLUSTERSECRET"].ValueFrom.SecretKeyRef).ToList();
+        Assert.All(keys, key => Assert.Equal((Base.SecretGenerator[0].Name, "CLUSTER_SECRET"), (key.Name, key.Key)));
+        var example = File.ReadAllLines(Path.Combine(K8sDir, "secrets.env.example"));
+        Assert.Contains(example, line => line.StartsWith("CLUSTER_SECRET=", StringComparison.Ordinal) && line.Length > "CLUSTER_SECRET=".Length + 16);
     }
 
     private static Dictionary<string, V1EnvVar> Env(V1Deployment deployment) =>

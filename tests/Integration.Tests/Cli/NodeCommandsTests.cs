@@ -29,6 +29,32 @@ public sealed class NodeCommandsTests
     }
 
     [Fact]
+    public async Task Worker_without_seed_nodes_or_discovery_exits_naming_both()
+    {
+        // Alone it would form a cluster of one that no gateway ever reaches: every request would meet a 503 elsewhere.
+        AssertOneLineError(await PorterCommand.RunWorkerAsync("worker", Repo.TestApp, "--management-port", "-1"),
+            "give --seed-nodes (PORTER__SEEDNODES__0) or --discovery (PORTER__DISCOVERY__METHOD)");
+    }
+
+    [Fact]
+    public async Task Kubernetes_discovery_outside_a_pod_exits_naming_what_is_missing()
+    {
+        Assert.Null(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST"));
+        AssertOneLineError(await PorterCommand.RunAsync("gateway", "--discovery", "kubernetes-api", "--port", "0"),
+            "Discovery:Method kubernetes-api needs the Kubernetes API, but KUBERNETES_SERVICE_HOST is not set");
+    }
+
+    [Fact]
+    public async Task An_unwritable_data_dir_exits_at_once_naming_the_setting()
+    {
+        // Not even root may create a folder in /sys: as a read-only root file system refuses the node's journal.
+        var result = await PorterCommand.RunAsync("start", Repo.TestApp, "--data-dir", "/sys/porter-data", "--port", "0", "--management-port", "-1");
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("porter: cannot write the data dir /sys/porter-data (--data-dir, PORTER__DATADIR): ", line);
+    }
+
+    [Fact]
     public async Task Gateway_refuses_bad_flags_but_needs_no_local_app_folder()
     {
         AssertOneLineError(await PorterCommand.RunAsync("gateway", Repo.TestApp, "--downing", "sometimes"), "--downing must be keep-majority, keep-oldest or off");
@@ -46,5 +72,15 @@ public sealed class NodeCommandsTests
         Assert.Equal(0, help.ExitCode);
         Assert.Contains("Usage: porter gateway", help.Stdout);
         Assert.Contains("--seed-nodes", help.Stdout);
+    }
+
+    [Fact]
+    public async Task Gateway_and_worker_on_a_network_address_need_a_cluster_secret()
+    {
+        var port = Repo.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] network = ["--hostname", "10.1.2.3", "--port", port, "--management-port", "-1"];
+        AssertOneLineError(await PorterCommand.RunAsync(["gateway", Repo.TestApp, .. network]), "need --cluster-secret (PORTER__CLUSTERSECRET)");
+        AssertOneLineError(await PorterCommand.RunWorkerAsync(["worker", Repo.TestApp, .. network]), "need --cluster-secret (PORTER__CLUSTERSECRET)");
+        AssertOneLineError(await PorterCommand.RunAsync(["gateway", Repo.TestApp, .. network, "--cluster-secret", "short"]), "--cluster-secret must be at least 16 characters");
     }
 }

@@ -55,6 +55,16 @@ public sealed class ThreeNodeClusterTests
         Assert.Equal("shop.example", headers.GetProperty("x-forwarded-host").GetString());
         Assert.False(headers.TryGetProperty("x-porter-app", out _));
 
+        // Header bytes 0x80-0xFF (obs-text) cross the gateway-to-worker hop unchanged, both ways.
+        var obsText = await RawHttp.ExchangeAsync(cluster.Gateway.Address, cluster.Port,
+            "GET /echo-request HTTP/1.1\r\nHost: shop.example\r\nX-Obs: caf\u00e9\r\nConnection: close\r\n\r\n");
+        Assert.Equal(200, RawHttp.StatusOf(obsText));
+        Assert.Equal("caf\u00e9", JsonDocument.Parse(RawHttp.BodyOf(obsText)).RootElement.GetProperty("headers").GetProperty("x-obs").GetString());
+        var obsAnswer = await RawHttp.ExchangeAsync(cluster.Gateway.Address, cluster.Port,
+            "GET /headers?h=" + Uri.EscapeDataString("ETag:\"\u00e9\"") + " HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n");
+        Assert.Equal(200, RawHttp.StatusOf(obsAnswer));
+        Assert.True(RawHttp.Contains(obsAnswer, "\r\nETag: \"\u00e9\"\r\n"));
+
         // A worker's process asks for OOB work; the gateway, which only has the coordinator's proxy, reports the run.
         using (var oobRequest = await cluster.Gateway.Client.GetAsync("/pid?oob=1"))
             Assert.Equal(HttpStatusCode.OK, oobRequest.StatusCode);

@@ -30,22 +30,38 @@ public sealed class LoopbackCluster : IAsyncDisposable
     public IReadOnlyList<PorterProcess> Gateways => _nodes.Take(_gateways).ToList();
     public IReadOnlyList<PorterProcess> Workers => _nodes.Skip(_gateways).ToList();
 
+    /// <summary>The loopback address of each worker node, in the order of <see cref="Workers"/>.</summary>
+    public IReadOnlyList<string> WorkerAddresses => _nodes.Skip(_gateways).Select(n => n.Address).ToList();
+
     /// <summary>The akka.tcp address of the node on <paramref name="address"/>.</summary>
     public string NodeAddress(string address) => $"akka.tcp://porter@{address}:{RemotingPort}";
+
+    /// <summary>The worker hosting the worker role's singletons (the OOB coordinator): the oldest Up worker, as the gateway sees it.</summary>
+    public async Task<PorterProcess> OldestWorkerAsync()
+    {
+        using var response = await Gateway.Management.GetAsync("/cluster/members");
+        var oldest = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement
+            .GetProperty("oldestPerRole").GetProperty("worker").GetString();
+        return Workers.Single(w => NodeAddress(w.Address) == oldest);
+    }
 
     private static readonly string[] Addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"];
 
     /// <summary>
     /// Starts <paramref name="gateways"/> gateways and <paramref name="workers"/> workers serving testapp, and waits
     /// until they are all Up and the first gateway routes to every worker. The turbocache is off unless
-    /// <paramref name="turbocache"/>, so every request reaches a worker.
+    /// <paramref name="turbocache"/>, so every request reaches a worker. Workers get <paramref name="workerArgs"/> after
+    /// their own and <paramref name="workerEnvironment"/> (their app processes inherit it); <paramref name="nodeArgs"/>
+    /// go to every node.
     /// </summary>
     /// <param name="appProcesses">App processes per worker (min-instances, and max-instances too when it is 1).</param>
-    public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false, int appProcesses = 2)
+    public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false, int appProcesses = 2,
+        IReadOnlyList<string>? workerArgs = null, IDictionary<string, string>? workerEnvironment = null, IReadOnlyList<string>? nodeArgs = null)
     {
         var used = Addresses.Take(gateways + workers).ToArray();
         var cluster = new LoopbackCluster(gateways, Repo.FreePortOnAll(used), Repo.FreePortOnAll(used), Repo.FreePortOnAll(used));
-        string[] App(params string[] more) => [Repo.TestApp, "--app-name", "testapp", .. cluster.CommonArgs(), .. turbocache ? [] : new[] { "--disable-turbocaching" }, .. more];
+        string[] App(params string[] more) =>
+            [Repo.TestApp, "--app-name", "testapp", .. cluster.CommonArgs(), .. turbocache ? [] : new[] { "--disable-turbocaching" }, .. nodeArgs ?? [], .. more];
         try
         {
             // The first gateway is the seed; it lists itself first so it forms the cluster.
@@ -53,8 +69,9 @@ public sealed class LoopbackCluster : IAsyncDisposable
                 address: used[0], port: cluster.Port, managementPort: cluster.ManagementPort));
             var starting = used.Skip(1).Select((address, i) => PorterProcess.StartNodeAsync(
                 i + 1 < gateways ? PorterProcess.NodeKind.Gateway : PorterProcess.NodeKind.Worker,
-                i + 1 < gateways ? App() : App(WorkerArgs(appProcesses)),
-                waitForApp: false, address: address, port: cluster.Port, managementPort: cluster.ManagementPort));
+                i + 1 < gateways ? App() : App([.. WorkerArgs(appProcesses), .. workerArgs ?? []]),
+                waitForApp: false, environment: i + 1 < gateways ? null : workerEnvironment,
+                address: address, port: cluster.Port, managementPort: cluster.ManagementPort));
             cluster._nodes.AddRange(await Task.WhenAll(starting));
             await cluster.WaitForUpMembersAsync(gateways + workers);
             await Poll.UntilAsync(async () =>
@@ -121,6 +138,7 @@ public sealed class LoopbackCluster : IAsyncDisposable
 /// </summary>
 public sealed class LoadLoop : IAsyncDisposable
 {
+    /// <param name="Elapsed">From sending the request until its whole answer (or its error) arrived.</param>
     /// <param name="Cache">The X-Cache header of the answer, if any.</param>
     /// <param name="Started">When the request was sent (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>).</param>
     public sealed record Outcome(int Status, string Body, string? Error, TimeSpan Elapsed = default, string? Cache = null, string Path = "",

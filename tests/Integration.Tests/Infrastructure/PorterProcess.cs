@@ -66,24 +66,29 @@ public sealed partial class PorterProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts a node of the given kind. Port, management port and data dir are added unless the arguments set them;
-    /// on <paramref name="address"/> other than 127.0.0.1 the node binds its public (or internal) port, management
-    /// port and remoting there, as a pod with its own IP would. With <paramref name="settingsFromEnvironmentOnly"/> none
-    /// of those flags is added: the node reads them from <paramref name="environment"/> as a pod does.
+    /// on <paramref name="address"/> other than 127.0.0.1 the node gets it as its --hostname, and so binds its public
+    /// (or internal) port, management port and remoting there, as a pod with its own IP would. With <paramref name="settingsFromEnvironmentOnly"/> none
+    /// of those flags is added: the node reads them from <paramref name="environment"/> as a pod does. Without
+    /// <paramref name="passDataDir"/> the node picks its default data dir, which <paramref name="dataDir"/> then names. With
+    /// <paramref name="throughImageEntrypoint"/> the program starts as in the images, through their entrypoint.
     /// </summary>
     public static async Task<PorterProcess> StartNodeAsync(NodeKind kind, IEnumerable<string> args, bool waitForApp = true,
         IDictionary<string, string>? environment = null, string? dataDir = null, string address = "127.0.0.1",
-        int? port = null, int? managementPort = null, bool settingsFromEnvironmentOnly = false)
+        int? port = null, int? managementPort = null, bool settingsFromEnvironmentOnly = false, bool passDataDir = true,
+        bool throughImageEntrypoint = false)
     {
         args = args.ToArray();
         port ??= Repo.FreePort();
         managementPort ??= Repo.FreePort();
         dataDir ??= Repo.TempDir("data");
-        var psi = new ProcessStartInfo("dotnet")
+        // The images start the program through deploy/porter-entrypoint.sh, which fills in their defaults.
+        var psi = new ProcessStartInfo(throughImageEntrypoint ? "/bin/sh" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (throughImageEntrypoint) psi.ArgumentList.Add(Path.Combine(Repo.Root, "deploy", "porter-entrypoint.sh"));
         psi.ArgumentList.Add(kind == NodeKind.Worker ? Repo.WorkerDll : Repo.PorterDll);
         psi.ArgumentList.Add(kind switch { NodeKind.Gateway => "gateway", NodeKind.Worker => "worker", _ => "start" });
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -93,18 +98,20 @@ public sealed partial class PorterProcess : IAsyncDisposable
         {
             psi.ArgumentList.Add("--port");
             psi.ArgumentList.Add(Text(port.Value));
-            psi.ArgumentList.Add("--data-dir");
-            psi.ArgumentList.Add(dataDir);
+            if (passDataDir)
+            {
+                psi.ArgumentList.Add("--data-dir");
+                psi.ArgumentList.Add(dataDir);
+            }
             if (!args.Contains("--management-port"))
             {
                 psi.ArgumentList.Add("--management-port");
                 psi.ArgumentList.Add(Text(managementPort.Value));
             }
+            // A node given its own address binds its listeners there, as a pod would.
             if (address != "127.0.0.1")
             {
                 psi.ArgumentList.Add("--hostname");
-                psi.ArgumentList.Add(address);
-                psi.ArgumentList.Add("--address");
                 psi.ArgumentList.Add(address);
             }
         }

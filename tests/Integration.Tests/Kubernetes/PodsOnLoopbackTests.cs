@@ -66,6 +66,7 @@ public sealed partial class PodsOnLoopbackTests
             ["POSTGRES_PASSWORD"] = "unused",
             ["POSTGRES_DB"] = "porter",
             ["MANAGEMENT_TOKEN"] = ManagementToken,
+            ["CLUSTER_SECRET"] = "pods-on-loopback-cluster-secret",
         };
 
         public IReadOnlyDictionary<string, PorterProcess> ByIp => _nodes.ToDictionary(n => n.Address);
@@ -76,11 +77,11 @@ public sealed partial class PodsOnLoopbackTests
             api.AddPod(name, ip, workload.Labels.ToDictionary(), workload.Ports);
             var env = ManifestEnvironment(workload, ip, Secrets);
             // What differs from a cluster: pods here share one host, so each gets its own data dir and binds its pod IP
-            // (the gateway's "*" would take the port on every address), and the journal is this machine's PostgreSQL
+            // (an address "*" would take the port on every address), and the journal is this machine's PostgreSQL
             // (or SQLite when none runs here) instead of the porter-postgres Service.
             var dataDir = Repo.TempDir(name);
             env["PORTER__DATADIR"] = dataDir;
-            if (env.ContainsKey("PORTER__ADDRESS")) env["PORTER__ADDRESS"] = ip;
+            foreach (var key in env.Keys.Where(k => k.EndsWith("ADDRESS", StringComparison.Ordinal) && env[k] == "*").ToList()) env[key] = ip;
             if (Postgres is null)
             {
                 env["PORTER__PERSISTENCE__PROVIDER"] = "sqlite";
@@ -89,11 +90,13 @@ public sealed partial class PodsOnLoopbackTests
             else env["PORTER__PERSISTENCE__CONNECTIONSTRING"] = Postgres;
             foreach (var (key, value) in api.PodEnvironment) env[key] = value;
 
-            var args = workload.Kind == "worker" ? new[] { Repo.TestApp } : [];
+            Assert.Equal(workload.Kind, workload.Container.Args[0]);
+            // The manifest's arguments, as the image's entrypoint gets them; the worker image's app is the test app here.
+            env["PORTER__APP__ROOT"] = Repo.TestApp;
             var node = await PorterProcess.StartNodeAsync(
-                workload.Kind == "worker" ? PorterProcess.NodeKind.Worker : PorterProcess.NodeKind.Gateway, args,
+                workload.Kind == "worker" ? PorterProcess.NodeKind.Worker : PorterProcess.NodeKind.Gateway, workload.Container.Args.Skip(1),
                 waitForApp: false, environment: env, dataDir: dataDir, address: ip, port: workload.Ports["http"],
-                managementPort: workload.Ports["management"], settingsFromEnvironmentOnly: true);
+                managementPort: workload.Ports["management"], settingsFromEnvironmentOnly: true, throughImageEntrypoint: true);
             _nodes.Add(node);
             return node;
         }

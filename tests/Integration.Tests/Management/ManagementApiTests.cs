@@ -46,6 +46,8 @@ public sealed class ManagementApiTests(ManagedNodeFixture fixture) : IClassFixtu
         Assert.StartsWith("akka.tcp://porter@127.0.0.1:", self);
         Assert.Equal(self, doc.GetProperty("leader").GetString());
         Assert.Equal(self, doc.GetProperty("oldest").GetString());
+        Assert.Equal(["cache", "gateway", "worker"], doc.GetProperty("oldestPerRole").EnumerateObject().Select(p => p.Name));
+        Assert.All(doc.GetProperty("oldestPerRole").EnumerateObject(), p => Assert.Equal(self, p.Value.GetString()));
         var member = Assert.Single(doc.GetProperty("members").EnumerateArray());
         Assert.Equal("Up", member.GetProperty("status").GetString());
         Assert.Equal(["cache", "gateway", "worker"], member.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));

@@ -16,7 +16,8 @@ namespace Porter.Workers.Tests.Oob;
 
 /// <summary>
 /// The worker side of out-of-band work: an <see cref="AppSupervisor"/> with stand-in processes and real
-/// <see cref="OobRunner"/>s, a probe playing the coordinator, and a work call the test completes.
+/// <see cref="OobRunner"/>s, a probe playing the coordinator, and a work call the test completes. The order under test:
+/// a process keeps serving while it waits for its token, leaves rotation only once granted, then drains, works, releases.
 /// </summary>
 public sealed class OobWorkTests : TestKit
 {
@@ -27,7 +28,8 @@ public sealed class OobWorkTests : TestKit
     /// <summary>One work call the test decides the outcome of.</summary>
     private sealed record WorkCall(int Pid, long TokenId, TaskCompletionSource<OobOutcome> Outcome);
 
-    private sealed record Harness(IActorRef Supervisor, AppPool Pool, TestProbe Processes, TestProbe Coordinator, BlockingCollection<WorkCall> Calls)
+    private sealed record Harness(IActorRef Supervisor, AppPool Pool, TestProbe Processes, TestProbe Coordinator, BlockingCollection<WorkCall> Calls,
+        ListLogger Log)
     {
         public ProcessEndpoint Endpoint(int pid) => Pool.Routable.Single(e => e.Pid.Value == pid);
         public int[] RoutablePids => Pool.Routable.Select(e => e.Pid.Value).Order().ToArray();
@@ -36,7 +38,7 @@ public sealed class OobWorkTests : TestKit
             Calls.TryTake(out var call, TimeSpan.FromSeconds(10)) ? call : throw new TimeoutException("no OOB work call");
     }
 
-    private Harness Start(AppOptions app, Func<int, Script>? script = null)
+    private Harness Start(AppOptions app, Func<int, Script>? script = null, OobOptions? oobOptions = null, TimeSpan? stopGrace = null)
     {
         app.Name = "app";
         app.Root = "/";
@@ -45,8 +47,8 @@ public sealed class OobWorkTests : TestKit
         var coordinator = CreateTestProbe();
         var calls = new BlockingCollection<WorkCall>();
         var settings = new SupervisorSettings(RestartBackoff.Settings.Default with { Initial = TimeSpan.FromMilliseconds(10) },
-            TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5), _ => null);
-        var oob = new OobRunnerSettings(coordinator.Ref, "node-a", new OobOptions(), TimeSpan.FromMilliseconds(300), (endpoint, token, _) =>
+            stopGrace ?? TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5), _ => null);
+        var oob = new OobRunnerSettings(coordinator.Ref, "node-a", oobOptions ?? new OobOptions(), TimeSpan.FromMilliseconds(300), (endpoint, token, _) =>
         {
             var outcome = new TaskCompletionSource<OobOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
             calls.Add(new WorkCall(endpoint.Pid.Value, token, outcome));
@@ -61,20 +63,22 @@ public sealed class OobWorkTests : TestKit
                 return Props.Create(() => new FakeProcess(pid, (script ?? (_ => Script.Ready))(pid), processes.Ref, concurrency, 0));
             }, Sys.ActorOf(Props.Create(() => new UnlimitedSlots())), log, settings,
             endpoint => OobRunner.Props(new AppName("app"), endpoint, oob, log)));
-        return new Harness(supervisor, pool, processes, coordinator, calls);
+        return new Harness(supervisor, pool, processes, coordinator, calls, log);
     }
 
     private static OobProtocol.TokenGranted Grant(OobProtocol.RequestToken request, long tokenId) =>
         new(tokenId, request.Scope, request.App, request.Node, request.Pid, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(2));
 
-    private ProcessState StateOf(Harness h, int pid)
+    private AppPoolState AppStateOf(Harness h)
     {
         h.Supervisor.Tell(PoolProtocol.GetPoolState.Instance, TestActor);
-        return ExpectMsg<AppPoolState>().Processes.Single(p => p.Pid.Value == pid);
+        return ExpectMsg<AppPoolState>();
     }
 
+    private ProcessState StateOf(Harness h, int pid) => AppStateOf(h).Processes.Single(p => p.Pid.Value == pid);
+
     [Fact]
-    public async Task Process_leaves_rotation_drains_works_with_a_token_releases_it_and_comes_back()
+    public async Task Process_keeps_serving_while_it_waits_for_its_token_and_leaves_rotation_only_once_granted()
     {
         var h = Start(new AppOptions { MinInstances = 2 });
         AwaitCondition(() => h.Pool.Routable.Count == 2);
@@ -82,22 +86,32 @@ public sealed class OobWorkTests : TestKit
         var inFlight = (await h.Pool.AcquireAsync(null, first, default)).Endpoint!;
         Assert.Same(first, inFlight);
 
+        // The response asks for OOB work: the token is asked for at once, while the process still serves.
         h.Pool.Release(first, oobRequested: true);
         var pid = first.Pid.Value;
-        AwaitCondition(() => !h.RoutablePids.Contains(pid));
-        Assert.True(first.IsDisabled);
-        Assert.Equal(ProcessLifecycle.Disabled, StateOf(h, pid).State);
-        // A request still runs on it: no token is asked for before it ends.
-        h.Coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
-        h.Pool.Release(inFlight, oobRequested: true);
-
-        // Unanswered requests are sent again (the singleton may be moving); both name this process.
         var request = h.Coordinator.ExpectMsg<OobProtocol.RequestToken>();
         Assert.Equal((OobOptions.ClusterScopeKey, "app", "node-a", pid), (request.Scope, request.App.Value, request.Node, request.Pid.Value));
+        // Unanswered requests are sent again (the singleton may be moving); the process stays in rotation meanwhile.
         Assert.Equal(request with { ReplyTo = null }, h.Coordinator.ExpectMsg<OobProtocol.RequestToken>() with { ReplyTo = null });
         request.ReplyTo!.Tell(new OobProtocol.TokenQueued(request.Scope, request.App, request.Node, request.Pid, 1));
+        var waiting = StateOf(h, pid);
+        Assert.Equal((ProcessLifecycle.Enabled, "waiting-for-token"), (waiting.State, waiting.Oob));
+        Assert.Contains(pid, h.RoutablePids);
+        Assert.False(first.IsDisabled);
+        // It keeps taking new requests while it waits.
+        var servedWhileWaiting = (await h.Pool.AcquireAsync(null, first, default)).Endpoint!;
+        Assert.Same(first, servedWhileWaiting);
+        h.Pool.Release(servedWhileWaiting);
         Assert.Empty(h.Calls);
+
+        // Granted: now it leaves rotation, and drains its request in flight before the work call.
         request.ReplyTo.Tell(Grant(request, 7));
+        AwaitCondition(() => !h.RoutablePids.Contains(pid));
+        Assert.True(first.IsDisabled);
+        var draining = StateOf(h, pid);
+        Assert.Equal((ProcessLifecycle.Disabled, "draining"), (draining.State, draining.Oob));
+        Assert.False(h.Calls.TryTake(out _, TimeSpan.FromMilliseconds(300)));
+        h.Pool.Release(inFlight, oobRequested: true);
 
         var call = h.NextCall();
         Assert.Equal((pid, 7L), (call.Pid, call.TokenId));
@@ -115,6 +129,87 @@ public sealed class OobWorkTests : TestKit
         // Nothing else happened to the pool: no process was stopped or started.
         h.Processes.ReceiveN(2);
         h.Processes.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public async Task Unanswered_token_request_drops_the_run_after_the_bound_and_the_process_never_leaves_rotation()
+    {
+        var h = Start(new AppOptions { MinInstances = 2 }, oobOptions: new OobOptions { TokenWaitTimeout = 1 });
+        AwaitCondition(() => h.Pool.Routable.Count == 2);
+        var endpoint = (await h.Pool.AcquireAsync(null, default)).Endpoint!;
+        var pid = endpoint.Pid.Value;
+        h.Pool.Release(endpoint, oobRequested: true);
+
+        // The coordinator is gone (its node died, the singleton is moving): nobody answers. Until the bound, the process
+        // serves; then the run is withdrawn with a cancel, counted, and logged once.
+        var seen = new List<object>();
+        var cancel = h.Coordinator.FishForMessage(m =>
+        {
+            seen.Add(m);
+            return m is OobProtocol.CancelRequest;
+        }, TimeSpan.FromSeconds(10));
+        Assert.All(seen.SkipLast(1), m => Assert.IsType<OobProtocol.RequestToken>(m));
+        Assert.Equal(pid, ((OobProtocol.CancelRequest)cancel).Pid.Value);
+        AwaitAssert(() =>
+        {
+            var app = AppStateOf(h);
+            Assert.Equal(1, app.OobDropped);
+            Assert.Null(app.Processes.Single(p => p.Pid.Value == pid).Oob);
+        });
+        Assert.Equal([1, 2], h.RoutablePids);
+        Assert.False(endpoint.IsOobWanted);
+        Assert.Empty(h.Calls);
+
+        // The process asks again; its next run waits until the withdrawal is acknowledged (the next run waits for the
+        // previous one's end), then asks anew and is dropped again: counted, not logged a second time.
+        var again = (await h.Pool.AcquireAsync(null, h.Endpoint(pid), default)).Endpoint!;
+        h.Pool.Release(again, oobRequested: true);
+        AwaitAssert(() => Assert.Equal("pending", StateOf(h, pid).Oob));
+        h.Coordinator.Reply(new OobProtocol.RequestCancelled(new AppName("app"), "node-a", new ProcessId(pid), WasWaiting: true));
+        Assert.Equal(pid, h.Coordinator.FishForMessage<OobProtocol.RequestToken>(_ => true).Pid.Value);
+        h.Coordinator.FishForMessage<OobProtocol.CancelRequest>(_ => true, TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal(2, AppStateOf(h).OobDropped));
+        Assert.Equal([1, 2], h.RoutablePids);
+        Assert.Single(h.Log.Events, e => e.Message.Contains("got no out-of-band work token", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Grant_that_crosses_the_token_wait_bound_is_given_back_unused()
+    {
+        var h = Start(new AppOptions { MinInstances = 2 }, oobOptions: new OobOptions { TokenWaitTimeout = 1 });
+        AwaitCondition(() => h.Pool.Routable.Count == 2);
+        var endpoint = (await h.Pool.AcquireAsync(null, default)).Endpoint!;
+        h.Pool.Release(endpoint, oobRequested: true);
+        var cancel = h.Coordinator.FishForMessage<OobProtocol.CancelRequest>(_ => true, TimeSpan.FromSeconds(10));
+
+        // The coordinator had granted just before the cancel arrived: the runner asks again, gets that token, and returns it.
+        h.Coordinator.Reply(new OobProtocol.RequestCancelled(cancel.App, cancel.Node, cancel.Pid, WasWaiting: false));
+        var again = h.Coordinator.FishForMessage<OobProtocol.RequestToken>(_ => true);
+        again.ReplyTo!.Tell(Grant(again, 11));
+        Assert.Equal(11L, h.Coordinator.FishForMessage<OobProtocol.ReleaseToken>(_ => true).TokenId);
+        Assert.Empty(h.Calls);
+        Assert.Equal([1, 2], h.RoutablePids);
+    }
+
+    [Fact]
+    public async Task Granted_process_that_cannot_drain_within_the_grace_gives_the_token_back_and_serves_on()
+    {
+        var h = Start(new AppOptions { MinInstances = 2 }, stopGrace: TimeSpan.FromSeconds(1));
+        AwaitCondition(() => h.Pool.Routable.Count == 2);
+        var endpoint = (await h.Pool.AcquireAsync(null, default)).Endpoint!;
+        var pid = endpoint.Pid.Value;
+        var websocket = (await h.Pool.AcquireAsync(null, endpoint, default)).Endpoint!;
+        h.Pool.Release(endpoint, oobRequested: true);
+        var request = h.Coordinator.ExpectMsg<OobProtocol.RequestToken>();
+        request.ReplyTo!.Tell(Grant(request, 12));
+        AwaitCondition(() => !h.RoutablePids.Contains(pid));
+
+        // A long request never ends: after the grace (the token held all along) the run is skipped and the token returned.
+        Assert.Equal(12L, h.Coordinator.FishForMessage<OobProtocol.ReleaseToken>(_ => true, TimeSpan.FromSeconds(10)).TokenId);
+        AwaitCondition(() => h.RoutablePids.Contains(pid));
+        Assert.Empty(h.Calls);
+        Assert.Null(StateOf(h, pid).Oob);
+        h.Pool.Release(websocket);
     }
 
     [Fact]
@@ -150,10 +245,11 @@ public sealed class OobWorkTests : TestKit
         AwaitCondition(() => h.RoutablePids.Contains(pid));
 
         // The process asks again while the coordinator (moving, say) has not acknowledged the release: asking now would
-        // get token 16 back, and the late release would end it under the new run. The new run waits, out of rotation.
+        // get token 16 back, and the late release would end it under the new run. The new run waits, serving meanwhile.
         var again = (await h.Pool.AcquireAsync(null, h.Endpoint(pid), default)).Endpoint!;
         h.Pool.Release(again, oobRequested: true);
-        AwaitCondition(() => !h.RoutablePids.Contains(pid));
+        AwaitAssert(() => Assert.Equal("pending", StateOf(h, pid).Oob));
+        Assert.Contains(pid, h.RoutablePids);
         // Until the unanswered release is sent again (bounded wait, not a fixed window: a loaded machine delays timers),
         // nothing asks for a new token.
         var meanwhile = new List<object>();
@@ -229,8 +325,13 @@ public sealed class OobWorkTests : TestKit
         h.Coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Assert.Equal([1], h.RoutablePids);
         spare.Process.Tell(new MakeReady());
+        // The spare serves: now the token is asked for, and both serve until it is granted.
+        var request = h.Coordinator.ExpectMsg<OobProtocol.RequestToken>();
+        Assert.Equal(1, request.Pid.Value);
+        Assert.Equal([1, 2], h.RoutablePids);
+        request.ReplyTo!.Tell(Grant(request, 2));
         AwaitCondition(() => h.RoutablePids.SequenceEqual([2]));
-        Assert.Equal(1, h.Coordinator.ExpectMsg<OobProtocol.RequestToken>().Pid.Value);
+        h.NextCall().Outcome.SetResult(OobOutcome.Completed);
     }
 
     [Fact]
@@ -252,16 +353,69 @@ public sealed class OobWorkTests : TestKit
         h.Pool.Release(second);
         var third = (await queued2).Endpoint!;
 
-        // The queue is empty: it leaves rotation, and asks for its token once the last request is done.
-        AwaitCondition(() => h.Pool.Routable.Count == 0);
-        h.Coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
-        h.Pool.Release(third);
+        // The queue is empty: it asks for its token, still serving; granted, it leaves and works once the last request is done.
         var request = h.Coordinator.ExpectMsg<OobProtocol.RequestToken>();
+        Assert.Equal([1], h.RoutablePids);
         request.ReplyTo!.Tell(Grant(request, 9));
+        AwaitCondition(() => h.Pool.Routable.Count == 0);
+        Assert.False(h.Calls.TryTake(out _, TimeSpan.FromMilliseconds(200)));
+        h.Pool.Release(third);
         h.NextCall().Outcome.SetResult(OobOutcome.Completed);
         h.Coordinator.FishForMessage<OobProtocol.ReleaseToken>(_ => true);
         h.Coordinator.Reply(new OobProtocol.TokenReleased(9, true));
         AwaitCondition(() => h.RoutablePids.SequenceEqual([1]));
+    }
+
+    [Fact]
+    public async Task Last_routable_process_granted_while_requests_queue_stays_in_rotation_until_the_queue_is_empty()
+    {
+        var h = Start(new AppOptions { MinInstances = 1, MaxInstances = 1, Concurrency = 1 });
+        h.Processes.ExpectMsg<Spawned>();
+        AwaitCondition(() => h.Pool.Routable.Count == 1);
+        var first = (await h.Pool.AcquireAsync(null, default)).Endpoint!;
+        h.Pool.Release(first, oobRequested: true);
+        var request = h.Coordinator.ExpectMsg<OobProtocol.RequestToken>();
+
+        // Requests queue up before the grant: holding the token, the app's only process still does not leave.
+        var busy = (await h.Pool.AcquireAsync(null, default)).Endpoint!;
+        var queued = h.Pool.AcquireAsync(null, default).AsTask();
+        request.ReplyTo!.Tell(Grant(request, 10));
+        AwaitAssert(() => Assert.Equal("granted", StateOf(h, 1).Oob));
+        Assert.Equal([1], h.RoutablePids);
+        h.Pool.Release(busy);
+        var last = (await queued).Endpoint!;
+        Assert.Equal(1, last.Pid.Value);
+
+        // The queue is empty now: it leaves, drains the last request, and works.
+        AwaitCondition(() => h.Pool.Routable.Count == 0);
+        h.Pool.Release(last);
+        var call = h.NextCall();
+        Assert.Equal(10L, call.TokenId);
+        call.Outcome.SetResult(OobOutcome.Completed);
+        h.Coordinator.FishForMessage<OobProtocol.ReleaseToken>(_ => true);
+        h.Coordinator.Reply(new OobProtocol.TokenReleased(10, true));
+        AwaitCondition(() => h.RoutablePids.SequenceEqual([1]));
+    }
+
+    [Fact]
+    public async Task Last_routable_process_whose_queue_never_empties_gives_its_token_back_after_the_grace()
+    {
+        var h = Start(new AppOptions { MinInstances = 1, MaxInstances = 1, Concurrency = 1 }, stopGrace: TimeSpan.FromSeconds(1));
+        h.Processes.ExpectMsg<Spawned>();
+        AwaitCondition(() => h.Pool.Routable.Count == 1);
+        var first = (await h.Pool.AcquireAsync(null, default)).Endpoint!;
+        h.Pool.Release(first, oobRequested: true);
+        var request = h.Coordinator.ExpectMsg<OobProtocol.RequestToken>();
+        var busy = (await h.Pool.AcquireAsync(null, default)).Endpoint!;
+        var queued = h.Pool.AcquireAsync(null, default).AsTask();
+        request.ReplyTo!.Tell(Grant(request, 13));
+
+        // The queue stays: after the grace the token goes back unused, and the process never left rotation.
+        Assert.Equal(13L, h.Coordinator.FishForMessage<OobProtocol.ReleaseToken>(_ => true, TimeSpan.FromSeconds(10)).TokenId);
+        Assert.Equal([1], h.RoutablePids);
+        Assert.Empty(h.Calls);
+        h.Pool.Release(busy);
+        h.Pool.Release((await queued).Endpoint!);
     }
 
     [Fact]

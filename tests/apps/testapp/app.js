@@ -58,6 +58,21 @@ function sendJson(res, status, value, headers = {}) {
   res.end(body);
 }
 
+// Every "Name:Value" of the query parameter `param`, as lower-case name -> { name, values }; the bad one as a string.
+function headerParams(url, param) {
+  const headers = new Map();
+  for (const h of url.searchParams.getAll(param)) {
+    const colon = h.indexOf(':');
+    if (colon <= 0) return h;
+    const name = h.slice(0, colon).trim();
+    const value = h.slice(colon + 1).trim();
+    const entry = headers.get(name.toLowerCase()) ?? { name, values: [] };
+    entry.values.push(value);
+    headers.set(name.toLowerCase(), entry);
+  }
+  return headers;
+}
+
 function intParam(url, name, fallback) {
   const raw = url.searchParams.get(name);
   if (raw === null || raw === '') return fallback;
@@ -93,15 +108,11 @@ const routes = {
       sendText(res, 400, 'status must be an integer from 200 to 599\n');
       return;
     }
-    const headers = new Map(); // lower-case name -> { name, values }
-    for (const h of url.searchParams.getAll('h')) {
-      const colon = h.indexOf(':');
-      if (colon <= 0) { sendText(res, 400, `h must be Name:Value, got ${JSON.stringify(h)}\n`); return; }
-      const name = h.slice(0, colon).trim();
-      const value = h.slice(colon + 1).trim();
-      const entry = headers.get(name.toLowerCase()) ?? { name, values: [] };
-      entry.values.push(value);
-      headers.set(name.toLowerCase(), entry);
+    const headers = headerParams(url, 'h');
+    const headers304 = headerParams(url, 'h304'); // sent instead on a 304: a misbehaving origin's changed ETag, a Set-Cookie
+    if (typeof headers === 'string' || typeof headers304 === 'string') {
+      sendText(res, 400, `h and h304 must be Name:Value, got ${JSON.stringify(typeof headers === 'string' ? headers : headers304)}\n`);
+      return;
     }
     const template = url.searchParams.has('body') ? url.searchParams.get('body') : 'hit {hit} pid {pid}\n';
     const body = Buffer.from(template
@@ -120,7 +131,10 @@ const routes = {
       // A request whose If-None-Match names this response's ETag gets 304, as a real origin would.
       const etag = res.getHeader('etag');
       const inm = req.headers['if-none-match'];
-      if (etag && inm && status === 200 && inm.split(',').map(t => t.trim()).includes(String(etag))) status = 304;
+      if (etag && inm && status === 200 && inm.split(',').map(t => t.trim()).includes(String(etag))) {
+        status = 304;
+        for (const { name, values } of headers304.values()) res.setHeader(name, values.length === 1 ? values[0] : values);
+      }
       const bodyless = status === 204 || status === 304; // these never carry a body or an implied length
       if (!bodyless && !headers.has('content-length') && !headers.has('transfer-encoding')) res.setHeader('Content-Length', body.length);
       res.writeHead(status);
@@ -233,12 +247,27 @@ const routes = {
   },
 };
 
-// POST /.porter/oob-work: Porter's out-of-band work call. Records the run's start and end on
-// the monotonic clock (process.hrtime.bigint is CLOCK_MONOTONIC, comparable across processes
-// on one machine) by appending "pid start_ns end_ns token inflight\n" to $OOB_LOG (token: the
-// X-Porter-OOB-Token header or "-"; inflight: other requests in flight at the start), and blocks the process for
-// $OOB_MS ms (default 50) in between, as a stop-the-world collection would.
+// POST /.porter/oob-work: Porter's out-of-band work call, checked as apps should check it: X-Porter-OOB-Token
+// must be "ID.MAC" with MAC the hex HMAC-SHA256 of ID keyed with $PORTER_OOB_SECRET (403 otherwise). Records the
+// run's start and end on the monotonic clock (process.hrtime.bigint is CLOCK_MONOTONIC, comparable across processes
+// on one machine) by appending "pid start_ns end_ns token inflight\n" to $OOB_LOG (token: the token id; inflight:
+// other requests in flight at the start), and blocks the process for $OOB_MS ms (default 50) in between, as a
+// stop-the-world collection would.
+function oobTokenId(req) {
+  const secret = process.env.PORTER_OOB_SECRET ?? '';
+  const [id, mac] = String(req.headers['x-porter-oob-token'] ?? '').split('.');
+  if (!secret || !/^[0-9]+$/.test(id ?? '') || mac === undefined || mac.length !== 64) return null;
+  const expected = crypto.createHmac('sha256', secret).update(id).digest();
+  const given = Buffer.from(mac, 'hex');
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected) ? id : null;
+}
+
 function oobWork(req, res) {
+  const token = oobTokenId(req);
+  if (token === null || req.method !== 'POST') {
+    drain(req, () => sendText(res, 403, 'testapp: out-of-band work is called by Porter only\n', { 'Cache-Control': 'no-store' }));
+    return;
+  }
   drain(req, () => {
     const inflightAtStart = inflight;
     const startNs = process.hrtime.bigint();
@@ -250,7 +279,6 @@ function oobWork(req, res) {
     const endMs = Date.now();
     if (process.env.OOB_LOG) {
       // One small O_APPEND write per run: lines from several processes never interleave.
-      const token = req.headers['x-porter-oob-token'] ?? '-';
       fs.appendFileSync(process.env.OOB_LOG, `${process.pid} ${startNs} ${endNs} ${token} ${inflightAtStart}\n`);
     }
     sendJson(res, 200, {
@@ -261,7 +289,7 @@ function oobWork(req, res) {
       startMs,
       endMs,
       inflightAtStart,
-      token: req.headers['x-porter-oob-token'] ?? null,
+      token,
     }, { 'Cache-Control': 'no-store' });
   });
 }
@@ -276,7 +304,7 @@ const server = http.createServer((req, res) => {
     sendText(res, 400, 'bad request target\n');
     return;
   }
-  if (url.pathname === '/.porter/oob-work' && req.method === 'POST') { oobWork(req, res); return; }
+  if (url.pathname.toLowerCase() === '/.porter/oob-work') { oobWork(req, res); return; }
   served++; // OOB runs are not counted: /count is what visitors sent
 
   inflight++;
@@ -294,7 +322,8 @@ const server = http.createServer((req, res) => {
   else if (oob === 'passenger') res.setHeader('!~Request-OOB-Work', 'true');
 
   // /headers/<anything> is /headers too, so tests can pick paths that look like files (/headers/page.txt).
-  const route = routes[url.pathname] ?? (url.pathname.startsWith('/headers/') ? routes['/headers'] : undefined);
+  const route = routes[url.pathname]
+    ?? (url.pathname.startsWith('/headers/') ? routes['/headers'] : url.pathname.startsWith('/echo-request/') ? routes['/echo-request'] : undefined);
   if (route) route(req, res, url, hit);
   else sendText(res, 404, `testapp: no route ${url.pathname}\n`);
 });

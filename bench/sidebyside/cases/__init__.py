@@ -1,0 +1,1 @@
+"""One module per case; each returns the figures that go into results.json under data["cases"][name]."""
