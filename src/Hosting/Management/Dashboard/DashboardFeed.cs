@@ -28,6 +28,7 @@ public sealed class DashboardFeed(ActorSystem system, DashboardSections sections
     private readonly LinkedList<JsonObject> _events = new();
     private Snapshot? _previous;
     private volatile string? _latest;
+    private bool _failing;
 
     /// <summary>The latest snapshot's JSON, or null before the first gather.</summary>
     public string? Latest => _latest;
@@ -59,6 +60,8 @@ public sealed class DashboardFeed(ActorSystem system, DashboardSections sections
                 var json = (await GatherAsync(stoppingToken)).ToJsonString();
                 _latest = json;
                 foreach (var subscriber in _subscribers.Keys) subscriber.Writer.TryWrite(json);
+                if (_failing) logger.LogInformation("Dashboard gather works again");
+                _failing = false;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -66,8 +69,9 @@ public sealed class DashboardFeed(ActorSystem system, DashboardSections sections
             }
             catch (Exception e)
             {
-                // One bad gather (a node leaving mid-ask) must not end the feed.
-                logger.LogWarning(e, "Dashboard gather failed: {Error}", e.Message);
+                // One bad gather (a node leaving mid-ask) must not end the feed; a lasting failure is one line, not one every period.
+                if (!_failing) logger.LogWarning(e, "Dashboard gather failed: {Error}", e.Message);
+                _failing = true;
             }
         }
         while (await WaitAsync(timer, stoppingToken));
