@@ -56,7 +56,7 @@ public sealed class DashboardTests
     }
 
     [SkippableFact]
-    public async Task The_page_in_chromium_shows_a_two_node_clusters_members_pids_and_a_counter_that_moves_with_requests()
+    public async Task The_page_in_chromium_shows_a_two_node_clusters_members_pids_and_a_counter_that_moves_with_requests_and_survives_a_killed_worker()
     {
         HeadlessChromium.SkipUnlessInstalled();
         await using var cluster = await LoopbackCluster.StartAsync(workers: 1, gateways: 1);
@@ -95,6 +95,17 @@ public sealed class DashboardTests
         var result = await Poll.UntilAsync(async () => (string?)await browser.EvaluateAsync("document.getElementById('action-result').textContent") is { } text && text.Contains(": 2", StringComparison.Ordinal) ? text : null,
             TimeSpan.FromSeconds(30), "the restart button's answer");
         Assert.Contains("restart testapp: 202", result);
+
+        // kill -9 of the worker: the page stays live and shows it unreachable (or gone, once it is downed), never stalls.
+        var worker = cluster.NodeAddress(cluster.Workers[0].Address);
+        await cluster.Workers[0].KillHardAsync();
+        var snapshots = (int)(await browser.EvaluateAsync("Number(document.body.dataset.snapshots)"))!;
+        await Poll.UntilAsync(async () => (string?)await browser.EvaluateAsync(
+                $"(r => r ? r.dataset.reachable : 'gone')(document.querySelector('[data-member=\"{worker}\"]'))") is "false" or "gone" ? "" : null,
+            TimeSpan.FromSeconds(60), "the page to show the killed worker unreachable or gone");
+        await Poll.UntilAsync(async () => (int?)await browser.EvaluateAsync("Number(document.body.dataset.snapshots)") > snapshots + 1 ? "" : null,
+            TimeSpan.FromSeconds(30), "snapshots to keep coming after the kill");
+        Assert.Equal("live", (string?)await browser.EvaluateAsync("document.getElementById('connection').dataset.connection"));
 
         var screenshot = await browser.ScreenshotAsync();
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], screenshot.Take(4));

@@ -114,7 +114,8 @@ public sealed class DashboardFeed(ActorSystem system, DashboardSections sections
         }
 
         JsonObject poolReport = await pool, cacheReport = await cache, trafficReport = await traffic;
-        var snapshot = new Snapshot(at, Members(members), Processes(poolReport), Restarting(poolReport), Counters(cacheReport), Requests(trafficReport));
+        var snapshot = new Snapshot(at, Members(members), Processes(poolReport), Nodes(poolReport).Select(n => (string)n["node"]!).ToHashSet(),
+            Restarting(poolReport), Counters(cacheReport), Requests(trafficReport));
         var document = new JsonObject
         {
             ["at"] = at.ToString("O"),
@@ -128,6 +129,11 @@ public sealed class DashboardFeed(ActorSystem system, DashboardSections sections
 
         lock (_history)
         {
+            // A worker that did not answer this time (busy, or unreachable) says nothing about its processes: they are
+            // taken as they were, so a slow gather reports no false exits (and no false starts after it).
+            if (_previous is not null)
+                foreach (var (pid, process) in _previous.Processes)
+                    if (!snapshot.Workers.Contains(process.Node) && snapshot.Members.ContainsKey(process.Node)) snapshot.Processes.TryAdd(pid, process);
             var sample = Sample(snapshot, _previous, trafficReport);
             _history.Enqueue(sample);
             while (_history.Count > HistoryLength) _history.Dequeue();
@@ -146,8 +152,9 @@ public sealed class DashboardFeed(ActorSystem system, DashboardSections sections
     }
 
     /// <summary>What the event finder and the charts compare between two gathers.</summary>
+    /// <remarks><see cref="Workers"/> are the worker nodes whose pool answered this time.</remarks>
     private sealed record Snapshot(DateTimeOffset At, Dictionary<string, string> Members, Dictionary<long, (string App, string Node, string State)> Processes,
-        HashSet<string> Restarting, (long Lookups, long Hits) Cache, long Requests);
+        HashSet<string> Workers, HashSet<string> Restarting, (long Lookups, long Hits) Cache, long Requests);
 
     private static Dictionary<string, string> Members(JsonArray members) =>
         members.ToDictionary(m => (string)m!["node"]!, m => (string)m!["status"]! + ((bool)m["reachable"]! ? "" : " (unreachable)"));

@@ -105,7 +105,7 @@ function renderMembers(s) {
   for (const [role, members] of [...byRole.entries()].sort()) {
     parts.push(el("h3", {}, `${role} (${members.length})`));
     parts.push(table(["node", "status", "reachable", "roles", "", ""], members.map((m) =>
-      el("tr", { "data-member": m.node, "data-status": m.status },
+      el("tr", { "data-member": m.node, "data-status": m.status, "data-reachable": String(m.reachable) },
         el("td", {}, m.node, m.self ? " (this node)" : ""),
         el("td", { class: m.status === "Up" ? "ok" : "warn" }, m.status),
         el("td", { class: m.reachable ? "ok" : "bad" }, m.reachable ? "yes" : "unreachable"),
