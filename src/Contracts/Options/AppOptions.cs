@@ -65,6 +65,12 @@ public sealed class AppOptions
     /// <summary>Seconds a request may wait in the queue before 504; 0 turns the limit off.</summary>
     public double MaxRequestQueueTime { get; set; }
 
+    /// <summary>
+    /// Seconds a request may take at the app (Passenger's max_request_time); a request over it gets 504 (or is cut off
+    /// if its answer had begun) and its process is replaced. 0 turns the limit off.
+    /// </summary>
+    public double MaxRequestTime { get; set; }
+
     /// <summary>Cookie whose value joins the turbocache key (the seed's --vary-turbocache-by-cookie).</summary>
     public string? VaryTurbocacheByCookie { get; set; }
 
