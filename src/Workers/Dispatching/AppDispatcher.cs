@@ -65,13 +65,26 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
                 context.Features.Set(new StickySessionCookie(StickySessionCookie.Format(context, app.StickySessionsCookieName, endpoint.RouteId)));
 
             ForwarderError error;
+            bool overDeadline;
+            var deadline = RequestDeadline.Start(context, app);
             try
             {
                 error = await forwarder.SendAsync(context, endpoint.BaseUri, Client, UpstreamHttp.RequestConfig, AppRequestTransformer.Instance);
             }
             finally
             {
+                overDeadline = deadline?.Expired == true;
+                deadline?.Dispose();
                 pool.Release(endpoint, context.Features.Get<OobWorkRequested>() is not null);
+            }
+            if (overDeadline)
+            {
+                // A process that took this long is taken to hang: it is replaced, and this request is not retried.
+                logger.LogWarning("{App} process {Pid} did not finish a request within max-request-time ({Seconds} s): 504, and the process is replaced",
+                    app.Name, endpoint.Pid.Value, app.MaxRequestTime);
+                pool.ReportOverMaxRequestTime(endpoint);
+                await deadline!.AnswerAsync();
+                return;
             }
             if (error == ForwarderError.None) return;
 
