@@ -71,6 +71,12 @@ public sealed class AppOptions
     /// </summary>
     public double MaxRequestTime { get; set; }
 
+    /// <summary>
+    /// Streams every response of this app straight to its client instead of buffering it (a slow client then holds
+    /// the process). Server-Sent Events, <c>X-Accel-Buffering: no</c> answers and WebSockets stream either way.
+    /// </summary>
+    public bool DisableResponseBuffering { get; set; }
+
     /// <summary>Cookie whose value joins the turbocache key (the seed's --vary-turbocache-by-cookie).</summary>
     public string? VaryTurbocacheByCookie { get; set; }
 

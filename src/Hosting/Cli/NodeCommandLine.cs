@@ -35,6 +35,9 @@ public sealed class NodeCommandLine
         new("--max-request-body-size", "MaxRequestBodySize", Scope.Node, Help: "bytes; larger bodies get 413 (0 = unlimited)"),
         new("--request-wait-timeout", "RequestWaitTimeout", Scope.Node, Help: "seconds a request waits while no process is up (default 60)"),
         new("--shutdown-grace", "ShutdownGrace", Scope.Node, Help: "seconds to drain requests and let apps exit (default 10)"),
+        new("--response-buffer-high-watermark", "ResponseBuffer:HighWatermark", Scope.Node, Help: "bytes of one response buffered in memory before a temporary file (default 128 MiB)"),
+        new("--response-buffer-memory-total", "ResponseBuffer:MemoryTotal", Scope.Node, Help: "bytes of memory all response buffers may hold together (default 256 MiB)"),
+        new("--response-buffer-disk-total", "ResponseBuffer:DiskTotal", Scope.Node, Help: "bytes of temporary files all response buffers may hold together (default 2 GiB)"),
         new("--hostname", "Hostname", Scope.Node, Help: "this node's own address: cluster members reach it there, its listeners bind it (default 127.0.0.1)"),
         new("--remoting-port", "RemotingPort", Scope.Node, Help: "cluster remoting port (default 0: any free port)"),
         new("--cluster-secret", "ClusterSecret", Scope.Node, Help: "secret shared by every gateway and worker node (required off loopback)"),
@@ -70,6 +73,7 @@ public sealed class NodeCommandLine
         new("--restart-method", "RestartMethod", Scope.App, Help: "rolling (default) | blocking"),
         new("--sticky-sessions", "StickySessions", Scope.App, IsSwitch: true, Help: "send a client back to the process that served it"),
         new("--sticky-sessions-cookie-name", "StickySessionsCookieName", Scope.App, Help: "sticky-session cookie (default _porter_route)"),
+        new("--disable-response-buffering", "DisableResponseBuffering", Scope.App, IsSwitch: true, Help: "stream the app's responses to clients instead of buffering them"),
         new("--vary-turbocache-by-cookie", "VaryTurbocacheByCookie", Scope.App, Help: "cookie whose value joins the cache key"),
         new("--disable-turbocaching", "DisableTurbocaching", Scope.App, IsSwitch: true, Help: "turn the response cache off"),
     ];

@@ -178,6 +178,10 @@ public static class PorterOptionsLoader
         Require(edge.ClientBodyMinRate >= 0, "--client-body-min-rate must not be negative (0 turns it off)");
         Require(edge.ClientBodyGrace > 0, "--client-body-grace must be positive");
         Require(edge.KeepAliveTimeout > 0, "--keep-alive-timeout must be positive");
+        var buffers = options.ResponseBuffer;
+        Require(buffers.HighWatermark >= 0, "--response-buffer-high-watermark must not be negative");
+        Require(buffers.MemoryTotal >= 0, "--response-buffer-memory-total must not be negative");
+        Require(buffers.DiskTotal >= 0, "--response-buffer-disk-total must not be negative");
         var tls = options.Tls;
         if (!tls.IsOn) return;
         Require(role != "worker", "--ssl-certificate is for the public port of start and gateway nodes: a worker's listener is internal");

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
+using Porter.Workers.Dispatching.Buffering;
 using Porter.Workers.Pool;
 using Yarp.ReverseProxy.Forwarder;
 using Porter.Hosting.Edge;
@@ -15,7 +16,7 @@ namespace Porter.Workers.Dispatching;
 /// and forwards the request to it over pooled HTTP/1.1 keep-alive connections with YARP's forwarder.
 /// </summary>
 public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, PorterOptions options, PorterMetrics metrics,
-    ILogger<AppDispatcher> logger)
+    ResponseBufferBudget responseBuffers, ILogger<AppDispatcher> logger)
 {
     /// <summary>How long the Retry-After header tells clients to wait after a 503.</summary>
     public const int RetryAfterSeconds = 5;
@@ -67,6 +68,7 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
             ForwarderError error;
             bool overDeadline;
             var deadline = RequestDeadline.Start(context, app);
+            var buffer = ResponseBuffer.Install(context, app, responseBuffers);
             try
             {
                 error = await forwarder.SendAsync(context, endpoint.BaseUri, Client, UpstreamHttp.RequestConfig, AppRequestTransformer.Instance);
@@ -76,6 +78,12 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
                 overDeadline = deadline?.Expired == true;
                 deadline?.Dispose();
                 pool.Release(endpoint, context.Features.Get<OobWorkRequested>() is not null);
+            }
+            // The process is free again; a buffered answer now goes to the client at the client's pace.
+            if (buffer is not null)
+            {
+                if (error == ForwarderError.None && !overDeadline) await buffer.DeliverAsync(context.RequestAborted);
+                else buffer.Discard();
             }
             if (overDeadline)
             {
