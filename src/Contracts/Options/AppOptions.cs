@@ -77,6 +77,12 @@ public sealed class AppOptions
     /// </summary>
     public bool DisableResponseBuffering { get; set; }
 
+    /// <summary>
+    /// Streams request bodies to this app's processes as they arrive, even at concurrency 1 (whose bodies are otherwise
+    /// read completely first, so a slow upload never holds a process).
+    /// </summary>
+    public bool DisableRequestBuffering { get; set; }
+
     /// <summary>Cookie whose value joins the turbocache key (the seed's --vary-turbocache-by-cookie).</summary>
     public string? VaryTurbocacheByCookie { get; set; }
 

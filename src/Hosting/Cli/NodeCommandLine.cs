@@ -74,6 +74,7 @@ public sealed class NodeCommandLine
         new("--sticky-sessions", "StickySessions", Scope.App, IsSwitch: true, Help: "send a client back to the process that served it"),
         new("--sticky-sessions-cookie-name", "StickySessionsCookieName", Scope.App, Help: "sticky-session cookie (default _porter_route)"),
         new("--disable-response-buffering", "DisableResponseBuffering", Scope.App, IsSwitch: true, Help: "stream the app's responses to clients instead of buffering them"),
+        new("--disable-request-buffering", "DisableRequestBuffering", Scope.App, IsSwitch: true, Help: "stream request bodies to the app as they arrive, also at concurrency 1"),
         new("--vary-turbocache-by-cookie", "VaryTurbocacheByCookie", Scope.App, Help: "cookie whose value joins the cache key"),
         new("--disable-turbocaching", "DisableTurbocaching", Scope.App, IsSwitch: true, Help: "turn the response cache off"),
     ];

@@ -43,6 +43,23 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
             return;
         }
 
+        if (RequestBodyBuffer.Applies(context, app, pool))
+        {
+            try
+            {
+                await RequestBodyBuffer.InstallAsync(context, responseBuffers);
+            }
+            catch (BadHttpRequestException bad)
+            {
+                await ForwardingFailures.AnswerClientFaultAsync(context, bad.StatusCode, metrics, app.Name);
+                return;
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+
         var stickyRoute = app.StickySessions ? context.Request.Cookies[app.StickySessionsCookieName] : null;
         var sticky = stickyRoute is null ? null : pool.FindRoute(stickyRoute);
         ProcessEndpoint? failedEndpoint = null;

@@ -22,7 +22,7 @@ public sealed class ResponseBufferFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Porter.DisposeAsync();
 }
 
-/// <summary>Response buffering: slow clients never hold the app's process; streams the app controls stay streams.</summary>
+/// <summary>Response and request body buffering: slow clients never hold the app's process; streams the app controls stay streams.</summary>
 public sealed class ResponseBufferTests(ResponseBufferFixture fixture) : IClassFixture<ResponseBufferFixture>
 {
     private PorterProcess Porter => fixture.Porter;
@@ -106,13 +106,63 @@ public sealed class ResponseBufferTests(ResponseBufferFixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task An_app_with_buffering_turned_off_streams()
+    public async Task A_slow_upload_leaves_the_process_free_until_its_body_is_complete()
     {
-        await using var porter = await PorterProcess.StartAsync([Repo.TestApp, "--disable-turbocaching", "--disable-response-buffering"]);
+        const int size = 10 << 20;
+        var body = new byte[size];
+        for (var i = 0; i < size; i++) body[i] = (byte)(i % 251);
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", Porter.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /upload HTTP/1.1\r\nHost: upload.example\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"));
+        await stream.WriteAsync(body.AsMemory(0, 1 << 20));
+
+        // The upload is a tenth there; the one process serves others meanwhile.
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await Porter.Client.GetAsync($"/headers?body=meanwhile-{i}", bound.Token);
+            Assert.Equal($"meanwhile-{i}", await response.Content.ReadAsStringAsync(bound.Token));
+        }
+
+        await stream.WriteAsync(body.AsMemory(1 << 20));
+        using var reader = new StreamReader(stream);
+        var answer = await reader.ReadToEndAsync(bound.Token);
+        Assert.StartsWith("HTTP/1.1 200", answer);
+        Assert.Contains($"\"bytes\":{size}", answer);
+        Assert.Contains(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), answer);
+    }
+
+    [Fact]
+    public async Task A_buffered_chunked_upload_reaches_the_app_with_a_content_length()
+    {
+        using var content = new StreamContent(new MemoryStream(new byte[100_000]));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/echo-request") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await Porter.Client.SendAsync(request);
+        var echo = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(100_000, echo.GetProperty("bodyBytes").GetInt32());
+        Assert.Equal("100000", echo.GetProperty("headers").GetProperty("content-length").GetString());
+        Assert.False(echo.GetProperty("headers").TryGetProperty("transfer-encoding", out _));
+    }
+
+    [Fact]
+    public async Task An_app_with_buffering_turned_off_streams_both_ways()
+    {
+        await using var porter = await PorterProcess.StartAsync([Repo.TestApp, "--disable-turbocaching", "--concurrency", "1",
+            "--disable-response-buffering", "--disable-request-buffering"]);
         using var response = await porter.Client.GetAsync("/stream?chunks=2&ms=60000", HttpCompletionOption.ResponseHeadersRead);
         using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await using var body = await response.Content.ReadAsStreamAsync(bound.Token);
         Assert.StartsWith("chunk 0", await new StreamReader(body).ReadLineAsync(bound.Token));
+
+        // The chunked upload reaches the app as it was sent.
+        using var content = new StreamContent(new MemoryStream(new byte[1000]));
+        using var upload = new HttpRequestMessage(HttpMethod.Post, "/echo-request") { Content = content };
+        upload.Headers.TransferEncodingChunked = true;
+        using var echoed = await porter.Client.SendAsync(upload);
+        var echo = System.Text.Json.JsonDocument.Parse(await echoed.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("chunked", echo.GetProperty("headers").GetProperty("transfer-encoding").GetString());
     }
 
     /// <summary>The response buffer files porter has open (links of /proc/PID/fd into its data dir's response-buffers).</summary>

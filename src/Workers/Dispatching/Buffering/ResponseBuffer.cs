@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Porter.Contracts.Options;
@@ -6,28 +5,22 @@ using Porter.Contracts.Options;
 namespace Porter.Workers.Dispatching.Buffering;
 
 /// <summary>
-/// The response body YARP writes the app's answer into while it forwards: memory (pooled segments, up to the high
-/// watermark and while the node-wide memory total allows), then an unlinked temporary file (while the disk total
-/// allows). YARP finishes as soon as the app has sent everything, so the process's session is released before a slow
-/// client has read a byte; <see cref="DeliverAsync"/> then feeds the client at its own pace. Server-Sent Events and
-/// answers with <c>X-Accel-Buffering: no</c> pass straight through, as does the rest of an answer that finds no room
-/// anywhere (what is buffered goes first, then the process is held as without buffering).
+/// The response body YARP writes the app's answer into while it forwards: a <see cref="Spool"/> (memory up to the high
+/// watermark while the node-wide memory total allows, then an unlinked temporary file while the disk total allows).
+/// YARP finishes as soon as the app has sent everything, so the process's session is released before a slow client
+/// has read a byte; <see cref="DeliverAsync"/> then feeds the client at its own pace. Server-Sent Events and answers
+/// with <c>X-Accel-Buffering: no</c> pass straight through, as does the rest of an answer that finds no room anywhere
+/// (what is buffered goes first, then the process is held as without buffering).
 /// </summary>
 public sealed class ResponseBuffer : Stream
 {
-    private const int SegmentSize = 64 * 1024;
     private const string AccelBuffering = "X-Accel-Buffering";
 
     private enum Mode : byte { Undecided, Buffering, PassThrough }
 
     private readonly HttpContext _context;
     private readonly IHttpResponseBodyFeature _client;
-    private readonly ResponseBufferBudget _budget;
-    private readonly List<byte[]?> _segments = [];
-    private int _lastSegmentLength;
-    private long _memoryReserved;
-    private FileStream? _file;
-    private long _fileBytes;
+    private readonly Spool _spool;
     private Mode _mode;
     private bool _detached;
 
@@ -35,7 +28,7 @@ public sealed class ResponseBuffer : Stream
     {
         _context = context;
         _client = client;
-        _budget = budget;
+        _spool = new Spool(budget, budget.Limits.HighWatermark);
     }
 
     /// <summary>
@@ -51,9 +44,6 @@ public sealed class ResponseBuffer : Stream
         context.Features.Set(buffer);
         return buffer;
     }
-
-    /// <summary>Bytes held in memory and in the file now.</summary>
-    public long Buffered => _segments.Count == 0 ? _fileBytes : (_segments.Count - 1L) * SegmentSize + _lastSegmentLength + _fileBytes;
 
     /// <summary>
     /// Judges the app's answer by its headers, before any body byte: an event stream or <c>X-Accel-Buffering: no</c>
@@ -76,7 +66,7 @@ public sealed class ResponseBuffer : Stream
         Detach();
         try
         {
-            await DrainAsync(clientAborted);
+            await _spool.CopyToAsync(_client.Stream, clientAborted);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
@@ -84,7 +74,7 @@ public sealed class ResponseBuffer : Stream
         }
         finally
         {
-            ReleaseAll();
+            _spool.Dispose();
         }
     }
 
@@ -92,7 +82,7 @@ public sealed class ResponseBuffer : Stream
     public void Discard()
     {
         Detach();
-        ReleaseAll();
+        _spool.Dispose();
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
@@ -100,10 +90,10 @@ public sealed class ResponseBuffer : Stream
         if (_mode == Mode.Undecided) Decide(_context.Response);
         if (_mode == Mode.Buffering)
         {
-            var rest = await AppendAsync(data, cancellationToken);
+            var rest = await _spool.AppendAsync(data, cancellationToken);
             if (rest.IsEmpty) return;
             // No room left: what is buffered goes first, the rest of the answer streams.
-            await DrainAsync(cancellationToken);
+            await _spool.CopyToAsync(_client.Stream, cancellationToken);
             _mode = Mode.PassThrough;
             data = rest;
         }
@@ -120,105 +110,12 @@ public sealed class ResponseBuffer : Stream
 
     public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
 
-    /// <summary>Keeps what it can of <paramref name="data"/>; returns the part for which there was no room.</summary>
-    private async ValueTask<ReadOnlyMemory<byte>> AppendAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
-    {
-        while (!data.IsEmpty && _file is null)
-        {
-            if (_segments.Count == 0 || _lastSegmentLength == SegmentSize)
-            {
-                if (_memoryReserved + SegmentSize > _budget.Limits.HighWatermark || !_budget.TryReserveMemory(SegmentSize))
-                {
-                    _file = OpenFile();
-                    if (_file is null) return data;
-                    break;
-                }
-                _memoryReserved += SegmentSize;
-                _segments.Add(ArrayPool<byte>.Shared.Rent(SegmentSize));
-                _lastSegmentLength = 0;
-            }
-            var n = Math.Min(SegmentSize - _lastSegmentLength, data.Length);
-            data.Span[..n].CopyTo(_segments[^1]!.AsSpan(_lastSegmentLength));
-            _lastSegmentLength += n;
-            data = data[n..];
-        }
-        if (data.IsEmpty) return data;
-        if (!_budget.TryReserveDisk(data.Length)) return data;
-        _fileBytes += data.Length;
-        await _file!.WriteAsync(data, ct);
-        return ReadOnlyMemory<byte>.Empty;
-    }
-
-    private FileStream? OpenFile()
-    {
-        try
-        {
-            var path = Path.Combine(_budget.Directory, Guid.NewGuid().ToString("N"));
-            var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
-            // Unlinked at once: the open handle keeps it, and nothing is left behind however the node ends.
-            File.Delete(path);
-            return file;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Sends everything buffered to the client, giving memory back segment by segment.</summary>
-    private async Task DrainAsync(CancellationToken ct)
-    {
-        var client = _client.Stream;
-        for (var i = 0; i < _segments.Count; i++)
-        {
-            var length = i == _segments.Count - 1 ? _lastSegmentLength : SegmentSize;
-            await client.WriteAsync(_segments[i].AsMemory(0, length), ct);
-            ArrayPool<byte>.Shared.Return(_segments[i]!);
-            _segments[i] = null;
-            _budget.ReleaseMemory(SegmentSize);
-            _memoryReserved -= SegmentSize;
-        }
-        _segments.Clear();
-        _lastSegmentLength = 0;
-        if (_file is { } file)
-        {
-            file.Position = 0;
-            var chunk = ArrayPool<byte>.Shared.Rent(SegmentSize);
-            try
-            {
-                int read;
-                while ((read = await file.ReadAsync(chunk.AsMemory(0, SegmentSize), ct)) > 0) await client.WriteAsync(chunk.AsMemory(0, read), ct);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(chunk);
-            }
-            await file.DisposeAsync();
-            _file = null;
-            _budget.ReleaseDisk(_fileBytes);
-            _fileBytes = 0;
-        }
-    }
-
     private void Detach()
     {
         if (_detached) return;
         _detached = true;
         _context.Features.Set(_client);
         _context.Features.Set<ResponseBuffer?>(null);
-    }
-
-    private void ReleaseAll()
-    {
-        foreach (var segment in _segments)
-            if (segment is not null) ArrayPool<byte>.Shared.Return(segment);
-        _segments.Clear();
-        _budget.ReleaseMemory(_memoryReserved);
-        _memoryReserved = 0;
-        _file?.Dispose();
-        _file = null;
-        _budget.ReleaseDisk(_fileBytes);
-        _fileBytes = 0;
     }
 
     public override bool CanRead => false;
