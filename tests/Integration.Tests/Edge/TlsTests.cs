@@ -216,4 +216,23 @@ public sealed class TlsNodeTests
         var echo = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("http", echo.GetProperty("headers").GetProperty("x-forwarded-proto").GetString());
     }
+
+    [Fact]
+    public async Task A_gateway_node_serves_http2_over_tls_for_its_workers_apps()
+    {
+        var dir = Repo.TempDir("tls-gateway");
+        var certificate = TestCertificate.Create();
+        var (certificateFile, keyFile) = certificate.WriteTo(dir);
+        var tlsPort = Repo.FreePortOnAll("127.0.0.2", "127.0.0.3");
+        await using var cluster = await LoopbackCluster.StartAsync(workers: 1,
+            gatewayArgs: ["--ssl-port", tlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--ssl-certificate", certificateFile, "--ssl-certificate-key", keyFile]);
+        using var client = TestCertificate.Client(tlsPort, HttpVersion.Version20, () => [certificate.Certificate.Thumbprint],
+            address: cluster.Gateway.Address);
+        using var response = await client.GetAsync("/echo-request");
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        var echo = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("https", echo.GetProperty("headers").GetProperty("x-forwarded-proto").GetString());
+        Assert.Contains(echo.GetProperty("pid").GetInt32(), cluster.Workers.Single().RecordedAppPids());
+    }
 }

@@ -43,13 +43,13 @@ public sealed class TestCertificate
     }
 
     /// <summary>
-    /// A client for https://127.0.0.1:<paramref name="port"/>/ that trusts exactly the certificates whose thumbprints are
+    /// A client for https://<paramref name="address"/>:<paramref name="port"/>/ that trusts exactly the certificates whose thumbprints are
     /// in <paramref name="trusted"/> (read on each handshake), speaking <paramref name="version"/> only, and reporting
     /// each certificate the server presented to <paramref name="presented"/>.
     /// </summary>
     /// <param name="freshConnections">A new connection (and handshake) for every request, so a reloaded certificate shows.</param>
     public static HttpClient Client(int port, Version version, Func<IEnumerable<string>> trusted, Action<X509Certificate2>? presented = null,
-        bool freshConnections = false)
+        bool freshConnections = false, string address = "127.0.0.1")
     {
         var handler = new SocketsHttpHandler
         {
@@ -70,7 +70,7 @@ public sealed class TestCertificate
         };
         return new HttpClient(handler)
         {
-            BaseAddress = new Uri($"https://127.0.0.1:{port}/"),
+            BaseAddress = new Uri($"https://{address}:{port}/"),
             DefaultRequestVersion = version,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
             Timeout = TimeSpan.FromSeconds(60),
