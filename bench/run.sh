@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Porter side-by-side benchmark: Porter's turbocache vs Phusion Passenger's turbocache vs nginx proxy_cache vs Varnish,
 # with a bare Kestrel program as the ceiling; one machine, one run.
-#   bench/run.sh [--quick] [--no-micro | --micro-only] [--cases hit,fast,slow,vary,keys,herd,memory,cold]
+#   bench/run.sh [--quick] [--no-micro | --micro-only] [--cases hit,fast,slow,vary,keys,herd,memory,cold,faults]
 # --quick: 3 s wrk runs, fewer herd rounds / entries / cold starts, no micro-benchmarks (a previous micro
 #          report is included if one exists). Everything listens on 127.0.0.1 only; every process started is
 #          stopped by PID; every load run is bounded in time. Writes bench/RESULTS.md and bench/results.json.
+# faults: the fault-injection scenarios of bench/faults.py (a Porter cluster on 127.0.0.2-6), run on their own.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 
 QUICK=0
+FAULTS=0
+HARNESS_ONLY_FAULTS=0
 MICRO=1
 MICRO_ONLY=0
 HARNESS_ARGS=()
@@ -20,8 +23,13 @@ while [[ $# -gt 0 ]]; do
     --no-micro) MICRO=0 ;;
     --micro) MICRO=1 ;;
     --micro-only) MICRO_ONLY=1; MICRO=1 ;;
-    --cases) HARNESS_ARGS+=(--cases "$2"); shift ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --cases)
+      # faults is bench/faults.py's; the rest go to the harness.
+      [[ ",$2," == *",faults,"* ]] && FAULTS=1
+      CASES=$(echo ",$2," | sed 's/,faults,/,/g; s/^,//; s/,$//')
+      [[ -n "$CASES" ]] && HARNESS_ARGS+=(--cases "$CASES") || HARNESS_ONLY_FAULTS=1
+      shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -107,6 +115,13 @@ fi
 say "publishing Porter and the Kestrel ceiling (Release, ReadyToRun)"
 dotnet publish -c Release src/Gateway -p:PublishReadyToRun=true -o src/Gateway/bin/Release/net10.0/publish -v q -nologo
 dotnet publish -c Release bench/Ceiling -p:PublishReadyToRun=true -o bench/Ceiling/bin/Release/net10.0/publish -v q -nologo
+
+# Fault injection: its own script and cluster, right after the publish.
+if [[ $FAULTS -eq 1 ]]; then
+  say "faults: python3 bench/faults.py"
+  python3 bench/faults.py $([[ $QUICK -eq 1 ]] && echo --quick)
+  [[ $HARNESS_ONLY_FAULTS -eq 1 ]] && exit 0
+fi
 
 # 3. Micro-benchmarks first on a full run (the machine is quiet before the servers start).
 if [[ $MICRO -eq 1 ]]; then run_micro; fi

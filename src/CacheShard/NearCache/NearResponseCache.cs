@@ -19,8 +19,13 @@ namespace Porter.CacheShard.NearCache;
 /// byte bound, the hand clears set bits and evicts the first slot whose bit is clear, with all its variants. That
 /// approximates LRU without writing shared state on every hit. Bytes are <see cref="EntryCost"/>: keys, header fields,
 /// bodies and the objects around them, each variant's computed once when it is set.
-/// An entry is served only while fresh and while younger in this cache than NearCacheMaxStaleness: a missed
-/// invalidation broadcast (or a Set racing an invalidation) can serve an outdated entry for at most that long.
+/// An entry is served only while fresh and for at most NearCacheMaxStaleness counted from the moment the lookup or
+/// fill that brought it <em>started</em> (not from when it was stored): whatever an unsafe request changed before
+/// that moment, the entry may describe the old state, so a gateway that missed the invalidation serves such an entry
+/// for at most that long after the invalidation began. The invalidating gateway waits that long for a gateway that
+/// does not confirm its invalidation, which makes read-after-write hold on every gateway.
+/// An invalidation is remembered for NearCacheMaxStaleness too: an entry whose lookup or fill started before it is not
+/// stored afterwards (its answer was on its way while the key was being invalidated).
 /// Named NearResponseCache rather than NearCache so the type does not shadow its own namespace.
 /// </remarks>
 public sealed class NearResponseCache
@@ -30,12 +35,20 @@ public sealed class NearResponseCache
 
     private const int StackKeyChars = 512;
 
+    /// <summary>Invalidations remembered at most; past that, expired ones are dropped, then all (see <see cref="_forgottenBefore"/>).</summary>
+    private const int MaxRememberedInvalidations = 4096;
+
     private readonly ConcurrentDictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Slot>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
     private readonly Lock _gate = new();
     private readonly int _maxEntries;
     private readonly long _maxBytes;
     private readonly long _maxStalenessTicks;
+
+    // Guarded by _gate: when each recently invalidated key was invalidated (UTC ticks), and the newest invalidation
+    // forgotten before its time; an entry fetched no later than either is refused.
+    private readonly Dictionary<string, long> _invalidatedAt = new(StringComparer.Ordinal);
+    private long _forgottenBefore = long.MinValue;
 
     // Guarded by _gate; read without it only for reporting.
     private Slot? _hand;
@@ -92,17 +105,28 @@ public sealed class NearResponseCache
         return false;
     }
 
-    /// <summary>Holds <paramref name="entry"/> under its variant of <paramref name="key"/>, replacing an equal variant; stale or oversized entries are ignored.</summary>
-    public void Set(CacheKey key, CachedResponse entry, DateTimeOffset now)
+    /// <summary>Holds <paramref name="entry"/>, fetched just now, under its variant of <paramref name="key"/>.</summary>
+    public void Set(CacheKey key, CachedResponse entry, DateTimeOffset now) => Set(key, entry, now, now);
+
+    /// <summary>
+    /// Holds <paramref name="entry"/> under its variant of <paramref name="key"/>, replacing an equal variant; stale or
+    /// oversized entries are ignored, and so is one fetched no later than the key's last invalidation.
+    /// </summary>
+    /// <param name="fetchedAt">When the lookup or fill that brought the entry started: its time in this cache counts from then.</param>
+    public void Set(CacheKey key, CachedResponse entry, DateTimeOffset fetchedAt, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(entry);
         long cost = EntryCost.OfNearVariant(entry);
-        if (_maxEntries <= 0 || cost + EntryCost.OfNearKey(key.Value) > _maxBytes || !entry.IsFresh(now))
+        if (_maxEntries <= 0 || cost + EntryCost.OfNearKey(key.Value) > _maxBytes || !entry.IsFresh(now)
+            || now.UtcTicks - fetchedAt.UtcTicks > _maxStalenessTicks)
             return;
 
-        var stored = new Stored(entry, now.UtcTicks, cost);
+        var stored = new Stored(entry, fetchedAt.UtcTicks, cost);
         lock (_gate)
         {
+            if (fetchedAt.UtcTicks <= _forgottenBefore
+                || (_invalidatedAt.TryGetValue(key.Value, out var invalidatedAt) && fetchedAt.UtcTicks <= invalidatedAt))
+                return;
             if (!_slots.TryGetValue(key.Value, out var slot))
             {
                 slot = new Slot(key.Value);
@@ -129,16 +153,40 @@ public sealed class NearResponseCache
         }
     }
 
-    /// <summary>Drops every variant of <paramref name="key"/> (invalidation broadcast or local unsafe request).</summary>
-    public bool Invalidate(CacheKey key)
+    /// <summary>
+    /// Drops every variant of <paramref name="key"/> (an unsafe request here or on another gateway) and refuses, for
+    /// NearCacheMaxStaleness, any copy fetched until <paramref name="now"/>. True if it held any.
+    /// </summary>
+    public bool Invalidate(CacheKey key, DateTimeOffset now)
     {
         lock (_gate)
         {
+            RememberInvalidation(key.Value, now.UtcTicks);
             if (!_slots.TryGetValue(key.Value, out var slot))
                 return false;
             Remove(slot);
             return true;
         }
+    }
+
+    private void RememberInvalidation(string key, long at)
+    {
+        _invalidatedAt[key] = Math.Max(at, _invalidatedAt.GetValueOrDefault(key, long.MinValue));
+        if (_invalidatedAt.Count <= MaxRememberedInvalidations)
+            return;
+        // An invalidation older than the staleness bound refuses nothing a Set would still accept.
+        long expired = at - _maxStalenessTicks;
+        foreach (var (remembered, time) in _invalidatedAt)
+        {
+            if (time < expired)
+                _invalidatedAt.Remove(remembered);
+        }
+        if (_invalidatedAt.Count <= MaxRememberedInvalidations)
+            return;
+        // Too many at once: forget them all, and refuse every entry fetched before the newest of them instead.
+        foreach (var time in _invalidatedAt.Values)
+            _forgottenBefore = Math.Max(_forgottenBefore, time);
+        _invalidatedAt.Clear();
     }
 
     public void Clear()
@@ -203,7 +251,7 @@ public sealed class NearResponseCache
     }
 
     private bool IsServable(Stored stored, DateTimeOffset now) =>
-        now.UtcTicks - stored.StoredAtTicks <= _maxStalenessTicks && stored.Entry.IsFresh(now);
+        now.UtcTicks - stored.FetchedAtTicks <= _maxStalenessTicks && stored.Entry.IsFresh(now);
 
     private void EvictWhileOverBudget()
     {
@@ -283,5 +331,5 @@ public sealed class NearResponseCache
         public Slot? Previous;
     }
 
-    private sealed record Stored(CachedResponse Entry, long StoredAtTicks, long Cost);
+    private sealed record Stored(CachedResponse Entry, long FetchedAtTicks, long Cost);
 }

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Cluster.Tools.PublishSubscribe;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Porter.CacheShard.NearCache;
@@ -9,15 +8,13 @@ using Porter.Contracts.Ids;
 
 namespace Porter.CacheShard.Sharding;
 
-/// <summary>What every cache entity on a node shares: settings, the node's memory ledger and counters, the clock and the invalidation publisher.</summary>
-/// <param name="InvalidationPublisher">Receives a DistributedPubSub <see cref="Publish"/> per invalidation: the mediator in production.</param>
+/// <summary>What every cache entity on a node shares: settings, the node's memory ledger and counters, and the clock.</summary>
 /// <param name="Clock">"Now", the fill timers and the idle sweep, so tests drive time with a fake provider.</param>
 public sealed record CacheEntitySettings(
     TurbocacheOptions Options,
     CacheMemoryLedger Ledger,
     TurbocacheStats Stats,
     TimeProvider Clock,
-    IActorRef InvalidationPublisher,
     ILogger Logger);
 
 /// <summary>
@@ -34,14 +31,20 @@ public sealed record CacheEntitySettings(
 /// Decisions per lookup of a key, in order (see <see cref="LookupOutcome"/>):
 /// a bypassing request (<c>Refresh</c>) fills when no fill runs and otherwise goes uncoordinated; a fresh matching
 /// variant is a hit; a key in pass-through goes; a stale variant within stale-while-revalidate is served while one
-/// asker refreshes it; while a fill runs the asker waits for it; a stale variant with a validator is revalidated by
-/// the asker; otherwise the asker fills, handed the stale variant when stale-if-error still allows it.
+/// asker refreshes it; while a fill runs the asker is told to wait (<see cref="LookupOutcome.Wait"/>) and joins the
+/// fill when it asks again (<see cref="LookupMode.JoinFill"/>); a stale variant with a validator is revalidated by the
+/// asker; otherwise the asker fills, handed the stale variant when stale-if-error still allows it.
+/// Every lookup is answered at once (a join is answered when its fill ends), so a gateway can bound its wait on the
+/// entity with a small budget apart from its wait on a fill.
 /// A fresh hit is checked before pass-through: pass-through exists so requests stop queueing behind uncacheable
 /// fills, and a fresh entry never queues anyone.
 /// Only one fill per key runs at a time, bounded by <see cref="TurbocacheOptions.CoalesceWaitTimeout"/>; waiters join
-/// only a running fill, so that one deadline also bounds every wait. A <see cref="CacheProtocol.Store"/> is accepted
-/// from any gateway (a request that went uncoordinated may still bring a storable response); a late report from a
-/// filler whose fill already timed out simply ends whatever fill runs then, which at worst sends its waiters to the app early.
+/// only a running fill, so that one deadline also bounds every wait. A fill belongs to its filler's request id: only
+/// that request's <see cref="CacheProtocol.FillAbandoned"/> ends it, so a late report of an earlier fill cannot end a
+/// newer one. A <see cref="CacheProtocol.Store"/> is accepted from any gateway (a request that went uncoordinated may
+/// still bring a storable response) and ends the running fill with it. When the filler's node becomes unreachable or
+/// leaves the cluster (<see cref="CacheNodeChanged"/> on the event stream), its fill passes to the first waiter on
+/// another node, and waiters on that node are dropped: no request waits on a node that is gone.
 /// A key not looked up for <see cref="TurbocacheOptions.EntityIdleTimeout"/> is released by a periodic sweep.
 /// </remarks>
 public sealed class CacheEntity : ReceiveActor
@@ -51,8 +54,11 @@ public sealed class CacheEntity : ReceiveActor
 
     private readonly CacheEntitySettings _settings;
     private readonly Dictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
+    // The keys with a running fill: few at a time, checked when a node goes away.
+    private readonly HashSet<KeyState> _filling = [];
     private long _useClock;
     private ITimer? _sweepTimer;
+    private string _home = "";
 
     public CacheEntity(string entityId, CacheEntitySettings settings)
     {
@@ -65,6 +71,8 @@ public sealed class CacheEntity : ReceiveActor
         Receive<CacheProtocol.FillAbandoned>(OnFillAbandoned);
         Receive<CacheProtocol.Invalidate>(OnInvalidate);
         Receive<CacheMemoryLedger.Evict>(OnEvict);
+        Receive<CacheProtocol.Probe>(probe => Sender.Tell(new CacheProtocol.Probed(probe.Key, _home)));
+        Receive<CacheNodeChanged>(OnNodeChanged);
         Receive<FillDeadline>(OnFillDeadline);
         Receive<SweepIdle>(_ => OnSweepIdle());
     }
@@ -83,6 +91,8 @@ public sealed class CacheEntity : ReceiveActor
         var period = _settings.Options.EntityIdleTimeout / 2;
         _sweepTimer = _settings.Clock.CreateTimer(static self => ((IActorRef)self!).Tell(SweepIdle.Instance, ActorRefs.NoSender),
             Self, period, period);
+        _home = ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString();
+        Context.System.EventStream.Subscribe(Self, typeof(CacheNodeChanged));
         base.PreStart();
     }
 
@@ -103,7 +113,7 @@ public sealed class CacheEntity : ReceiveActor
         bool filling = coordination?.Filling == true;
         bool passThrough = coordination is not null && now < coordination.PassThroughUntil;
 
-        if (lookup.Refresh)
+        if (lookup.Mode == LookupMode.Refresh)
         {
             // A bypassing request must reach the app; coalescing it would hand it a cached answer after all.
             if (filling || passThrough)
@@ -112,7 +122,7 @@ public sealed class CacheEntity : ReceiveActor
             }
             else
             {
-                StartFill(state ?? Add(key, now), lookup.Key, now);
+                StartFill(state ?? Add(key, now), lookup, now);
                 Reply(lookup.Key, LookupOutcome.Fill, StaleIfErrorFallback(match, now));
             }
             return;
@@ -138,23 +148,34 @@ public sealed class CacheEntity : ReceiveActor
             }
             else
             {
-                StartFill(state!, lookup.Key, now);
+                StartFill(state!, lookup, now);
                 Reply(lookup.Key, LookupOutcome.StaleRefresh, match.ToData());
             }
             return;
         }
         if (filling)
         {
-            coordination!.Waiters.Add(new Waiter(Sender, request));
+            if (lookup.Mode != LookupMode.JoinFill)
+            {
+                Reply(lookup.Key, LookupOutcome.Wait);
+                return;
+            }
+            coordination!.Waiters.Add(new Waiter(Sender, request, lookup.RequestId));
             _settings.Stats.For(lookup.Key).RecordCoalescedWait();
             return;
         }
 
-        StartFill(state ?? Add(key, now), lookup.Key, now);
+        StartFill(state ?? Add(key, now), lookup, now);
+        ReplyAsFiller(Sender, lookup.Key, match, now);
+    }
+
+    /// <summary>Tells the key's new filler what to fetch: revalidate the stale variant it matches, or fill (with a stale-if-error fallback).</summary>
+    private void ReplyAsFiller(IActorRef filler, CacheKey key, StoredVariant? match, DateTimeOffset now)
+    {
         if (match is not null && match.HasValidator)
-            Reply(lookup.Key, LookupOutcome.Revalidate, match.ToData());
+            filler.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Revalidate, match.ToData(), _home));
         else
-            Reply(lookup.Key, LookupOutcome.Fill, StaleIfErrorFallback(match, now));
+            filler.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Fill, StaleIfErrorFallback(match, now), _home));
     }
 
     private void OnStore(CacheProtocol.Store store)
@@ -197,11 +218,12 @@ public sealed class CacheEntity : ReceiveActor
             state.Coordinate().PassThroughUntil = now + _settings.Options.PassThroughTime;
             _settings.Logger.LogDebug("{Key} is pass-through until {Until}: its response was not storable", key, state.Coordination!.PassThroughUntil);
         }
-        if (state is not null)
-        {
+        // Only the filler's own report ends its fill: a late one from an earlier filler, or from a request that was
+        // never told to fill (its lookup timed out on the way), leaves the running fill to its filler.
+        if (state?.Coordination is { Filling: true } coordination && coordination.FillerId == abandoned.RequestId)
             EndFill(state, abandoned.Key, answerFromCache: false, now);
+        if (state is not null)
             ForgetIfEmpty(state, now);
-        }
     }
 
     private void OnInvalidate(CacheProtocol.Invalidate invalidate)
@@ -214,9 +236,41 @@ public sealed class CacheEntity : ReceiveActor
         int entries = state.VariantCount;
         long bytes = DropAll(state);
         _settings.Stats.For(invalidate.Key).RecordInvalidation(entries, bytes);
-        var invalidated = new CacheProtocol.Invalidated(invalidate.Key);
-        Sender.Tell(invalidated);
-        _settings.InvalidationPublisher.Tell(new Publish(CacheTopics.Invalidations, invalidated));
+        // The asker tells the near caches itself, once it knows this store dropped the keys.
+        Sender.Tell(new CacheProtocol.Invalidated(invalidate.Key));
+    }
+
+    /// <summary>
+    /// A node became unreachable or left: fills it was running pass to a waiter elsewhere (or end), and its waiters are
+    /// dropped (nobody there would read the answer).
+    /// </summary>
+    private void OnNodeChanged(CacheNodeChanged change)
+    {
+        if (change.State is not (CacheNodeState.Unreachable or CacheNodeState.Gone) || _filling.Count == 0)
+            return;
+        var now = Now;
+        foreach (var state in _filling.ToArray())
+        {
+            var coordination = state.Coordination!;
+            coordination.Waiters.RemoveAll(w => w.Asker.Path.Address == change.Node);
+            if (coordination.FillerNode != change.Node)
+                continue;
+            var key = new CacheKey(state.Key);
+            if (coordination.Waiters.Count == 0)
+            {
+                _settings.Logger.LogInformation("Fill of {Key} dropped: its filler's node {Node} is {State}", state.Key, change.Node, change.State);
+                EndFill(state, key, answerFromCache: false, now);
+                ForgetIfEmpty(state, now);
+                continue;
+            }
+            // The first waiter fills instead; the others keep waiting, now on it.
+            var next = coordination.Waiters[0];
+            coordination.Waiters.RemoveAt(0);
+            _settings.Logger.LogInformation("Fill of {Key} passes to another request: its filler's node {Node} is {State}; {Waiters} still wait",
+                state.Key, change.Node, change.State, coordination.Waiters.Count);
+            StartFill(state, key, next.RequestId, next.Asker, now);
+            ReplyAsFiller(next.Asker, key, state.FindMatch(next.Request), now);
+        }
     }
 
     private void OnEvict(CacheMemoryLedger.Evict evict)
@@ -288,7 +342,7 @@ public sealed class CacheEntity : ReceiveActor
                 coordination.FillTimer?.Dispose();
                 // Passivation, hand-off or shutdown: nobody will answer these asks otherwise.
                 foreach (var waiter in coordination.Waiters)
-                    waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Go, null));
+                    waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Go, null, _home));
                 coordination.Waiters.Clear();
             }
             long bytes = DropAll(state);
@@ -296,6 +350,8 @@ public sealed class CacheEntity : ReceiveActor
                 _settings.Stats.For(key).RecordRelease(bytes);
         }
         _keys.Clear();
+        _filling.Clear();
+        Context.System.EventStream.Unsubscribe(Self);
         base.PostStop();
     }
 
@@ -322,12 +378,18 @@ public sealed class CacheEntity : ReceiveActor
     private static CacheEntryData? StaleIfErrorFallback(StoredVariant? match, DateTimeOffset now) =>
         match is not null && match.CanServeStaleIfError(now) ? match.ToData() : null;
 
-    private void StartFill(KeyState state, CacheKey key, DateTimeOffset now)
+    private void StartFill(KeyState state, CacheProtocol.Lookup lookup, DateTimeOffset now) =>
+        StartFill(state, lookup.Key, lookup.RequestId, Sender, now);
+
+    private void StartFill(KeyState state, CacheKey key, long fillerId, IActorRef filler, DateTimeOffset now)
     {
         var timeout = _settings.Options.CoalesceWaitTimeout;
         var coordination = state.Coordinate();
         coordination.Filling = true;
+        coordination.FillerId = fillerId;
+        coordination.FillerNode = filler.Path.Address;
         coordination.FillDeadline = now + timeout;
+        _filling.Add(state);
         // One timer per filling key, re-armed per fill; its callback only posts a message, so the actor's state stays single-threaded.
         coordination.FillTimer ??= _settings.Clock.CreateTimer(static deadline => ((FillDeadline)deadline!).Store.Tell(deadline, ActorRefs.NoSender),
             new FillDeadline(Self, key.Value), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -340,19 +402,21 @@ public sealed class CacheEntity : ReceiveActor
         if (state.Coordination is not { } coordination)
             return;
         coordination.Filling = false;
+        coordination.FillerNode = null;
         coordination.FillTimer?.Dispose();
         coordination.FillTimer = null;
+        _filling.Remove(state);
         foreach (var waiter in coordination.Waiters)
         {
             var match = answerFromCache ? state.FindMatch(waiter.Request) : null;
             if (match is not null && match.IsFresh(now))
             {
                 Use(match);
-                waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Hit, match.ToData()));
+                waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Hit, match.ToData(), _home));
             }
             else
             {
-                waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Go, null));
+                waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Go, null, _home));
             }
         }
         coordination.Waiters.Clear();
@@ -428,7 +492,7 @@ public sealed class CacheEntity : ReceiveActor
     private void Use(StoredVariant variant) => variant.LastUsed = ++_useClock;
 
     private void Reply(CacheKey key, LookupOutcome outcome, CacheEntryData? entry = null) =>
-        Sender.Tell(new CacheProtocol.LookupResult(key, outcome, entry));
+        Sender.Tell(new CacheProtocol.LookupResult(key, outcome, entry, _home));
 
     /// <summary>One cached key: its variants (newest first) and, while it matters, its coordination. Its own ledger record.</summary>
     private sealed class KeyState(string key, IActorRef owner) : CacheMemoryLedger.Record(owner)
@@ -495,6 +559,8 @@ public sealed class CacheEntity : ReceiveActor
     private sealed class Coordination
     {
         public bool Filling;
+        public long FillerId;
+        public Address? FillerNode;
         public DateTimeOffset FillDeadline;
         public ITimer? FillTimer;
         public DateTimeOffset PassThroughUntil = DateTimeOffset.MinValue;
@@ -575,7 +641,7 @@ public sealed class CacheEntity : ReceiveActor
             !IsFresh(now) && !HasValidator && !CanServeStaleWhileRevalidate(now) && !CanServeStaleIfError(now);
     }
 
-    private readonly record struct Waiter(IActorRef Asker, IHeaderDictionary Request);
+    private readonly record struct Waiter(IActorRef Asker, IHeaderDictionary Request, long RequestId);
 
     /// <summary>Posted by a key's fill timer; carries the store to post to and the key.</summary>
     private sealed class FillDeadline(IActorRef store, string key)

@@ -19,16 +19,39 @@ public sealed class CacheMessageExtractor : IMessageExtractor
     public const int DefaultShards = 100;
 
     private readonly string[] _ids;
+    private readonly CacheKey[] _probeKeys;
 
     public CacheMessageExtractor(int maxNumberOfShards = DefaultShards)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxNumberOfShards);
         // Shard ids are made once: routing a message allocates nothing.
         _ids = Enumerable.Range(0, maxNumberOfShards).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        _probeKeys = new CacheKey[maxNumberOfShards];
+        int found = 0;
+        for (long n = 0; found < maxNumberOfShards; n++)
+        {
+            // Never a real key (those start with an app name and a space-free URL part): "probe" plus a number.
+            var candidate = new CacheKey("porter probe " + n.ToString(CultureInfo.InvariantCulture));
+            ref var slot = ref _probeKeys[ShardNumberOf(candidate)];
+            if (slot.Value is null)
+            {
+                slot = candidate;
+                found++;
+            }
+        }
     }
 
+    /// <summary>Shards of the turbocache.</summary>
+    public int Shards => _ids.Length;
+
     /// <summary>The shard (and store entity) id of <paramref name="key"/>.</summary>
-    public string ShardOf(CacheKey key) => _ids[(MurmurHash.StringHash(key.Value ?? "") & int.MaxValue) % _ids.Length];
+    public string ShardOf(CacheKey key) => _ids[ShardNumberOf(key)];
+
+    /// <summary>The shard of <paramref name="key"/> as a number from 0 to <see cref="Shards"/> - 1.</summary>
+    public int ShardNumberOf(CacheKey key) => (MurmurHash.StringHash(key.Value ?? "") & int.MaxValue) % _ids.Length;
+
+    /// <summary>A key of shard <paramref name="shard"/> that no request uses: what <see cref="CacheProtocol.Probe"/> carries.</summary>
+    public CacheKey ProbeKey(int shard) => _probeKeys[shard];
 
     public string EntityId(object message) => message is ICacheMessage cacheMessage ? ShardOf(cacheMessage.Key) : null!;
 

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
-using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.DependencyInjection;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,14 +41,16 @@ public static class TurbocacheHostingExtensions
         services.AddSingleton<NearResponseCache>();
         services.AddSingleton<CacheMemoryLedger>();
         services.AddSingleton<TurbocacheStats>();
+        services.AddSingleton<CacheMembership>();
+        services.AddSingleton<NearCacheInvalidation>();
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }
 
     /// <summary>
-    /// Binds <see cref="CacheProtocolSerializer"/> to <see cref="ICacheMessage"/>, starts the "turbocache" shard
-    /// region when <paramref name="hostsEntities"/> (the node has role "cache") or a proxy to it otherwise, and starts
-    /// the near cache's invalidation subscriber. Either way <c>IRequiredActor&lt;CacheEntity&gt;</c> reaches the entities.
+    /// Binds <see cref="CacheProtocolSerializer"/> to the turbocache's protocols, starts the "turbocache" shard region
+    /// when <paramref name="hostsEntities"/> (the node has role "cache") or a proxy to it otherwise, the near cache's
+    /// invalidation receiver and the membership watch. Either way <c>IRequiredActor&lt;CacheEntity&gt;</c> reaches the entities.
     /// </summary>
     /// <param name="options">
     /// The same options given to <see cref="AddTurbocache"/> (resolve them in <c>AddAkka((builder, services) =&gt; ...)</c>):
@@ -62,7 +63,7 @@ public static class TurbocacheHostingExtensions
         options ??= new TurbocacheOptions();
         var extractor = new CacheMessageExtractor();
 
-        builder.WithCustomSerializer(SerializerName, [typeof(ICacheMessage)], system => new CacheProtocolSerializer(system));
+        builder.WithCustomSerializer(SerializerName, [typeof(ICacheMessage), typeof(INearCacheMessage)], system => new CacheProtocolSerializer(system));
         // A region that starts before its coordinator retries registering after this long (2 s by default), and the
         // first cache lookup waits for it: on a fresh node that was most of the time to the first answer.
         builder.AddHocon("akka.cluster.sharding.retry-interval = 200ms", HoconAddMode.Prepend);
@@ -86,11 +87,12 @@ public static class TurbocacheHostingExtensions
 
         return builder.WithActors((system, registry, resolver) =>
         {
-            var subscriber = system.ActorOf(NearCacheInvalidationSubscriber.Props(
-                resolver.GetService<NearResponseCache>(),
-                DistributedPubSub.Get(system).Mediator,
-                Logger(resolver)), "turbocache-invalidations");
-            registry.Register<NearCacheInvalidationSubscriber>(subscriber);
+            var receiver = system.ActorOf(NearCacheInvalidationReceiver.Props(
+                resolver.GetService<NearResponseCache>(), resolver.GetService<TimeProvider>()), NearCacheInvalidationReceiver.Name);
+            registry.Register<NearCacheInvalidationReceiver>(receiver);
+            var watch = system.ActorOf(CacheMembershipWatch.Props(resolver.GetService<CacheMembership>(), Logger(resolver)),
+                "turbocache-membership");
+            registry.Register<CacheMembershipWatch>(watch);
         });
     }
 
@@ -102,7 +104,6 @@ public static class TurbocacheHostingExtensions
             resolver.GetService<CacheMemoryLedger>(),
             resolver.GetService<TurbocacheStats>(),
             resolver.GetService<TimeProvider>(),
-            DistributedPubSub.Get(system).Mediator,
             Logger(resolver));
         return entityId => CacheEntity.Props(entityId, settings);
     }

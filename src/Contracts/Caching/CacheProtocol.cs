@@ -50,26 +50,78 @@ public enum LookupOutcome : byte
 
     /// <summary>Go to the app without coordinating (the key is pass-through, or a coalesced wait ended without a usable entry).</summary>
     Go = 4,
+
+    /// <summary>
+    /// Another request is filling the key: ask again with <see cref="LookupMode.JoinFill"/> to wait for its answer. The
+    /// entity answers at once either way, so an asker can bound its wait on the entity apart from its wait on the fill.
+    /// </summary>
+    Wait = 5,
+}
+
+/// <summary>What a lookup asks of the key's entity.</summary>
+public enum LookupMode : byte
+{
+    /// <summary>Answer from the store, or make the asker the filler, or tell it to <see cref="LookupOutcome.Wait"/>.</summary>
+    Normal = 0,
+
+    /// <summary>The request bypasses the cache but may refresh it: never answered from the store.</summary>
+    Refresh = 1,
+
+    /// <summary>Answered <see cref="LookupOutcome.Wait"/> before: wait for the running fill (answered when it ends), or, if none runs any more, as <see cref="Normal"/>.</summary>
+    JoinFill = 2,
 }
 
 /// <summary>The messages of the turbocache's sharded entities.</summary>
 public static class CacheProtocol
 {
-    /// <summary>Asks for the variant matching the request's headers. <paramref name="Refresh"/>: the request bypasses the cache but may refresh it.</summary>
-    public sealed record Lookup(CacheKey Key, HeaderField[] RequestHeaders, bool Refresh) : ICacheMessage;
+    /// <summary>Asks for the variant matching the request's headers.</summary>
+    /// <param name="RequestId">Names the asking request (random per gateway, then counted up): a fill it is given is its fill, which only its own <see cref="FillAbandoned"/> ends.</param>
+    public sealed record Lookup(CacheKey Key, HeaderField[] RequestHeaders, LookupMode Mode, long RequestId) : ICacheMessage;
 
     /// <summary>The answer to <see cref="Lookup"/>; <paramref name="Entry"/> is set for Hit, StaleRefresh and Revalidate (and for a stale-if-error fallback on Fill).</summary>
-    public sealed record LookupResult(CacheKey Key, LookupOutcome Outcome, CacheEntryData? Entry) : ICacheMessage;
+    /// <param name="Home">The address of the node whose entity answered: where the key's shard lives now.</param>
+    public sealed record LookupResult(CacheKey Key, LookupOutcome Outcome, CacheEntryData? Entry, string Home) : ICacheMessage;
 
-    /// <summary>A filler's storable response (or a refreshed entry after a 304).</summary>
+    /// <summary>A filler's storable response (or a refreshed entry after a 304); also accepted from a request that went uncoordinated.</summary>
     public sealed record Store(CacheKey Key, CacheEntryData Entry) : ICacheMessage;
 
-    /// <summary>The filler got nothing storable; waiters go to the app, and the key skips coalescing for a while if <paramref name="PassThrough"/>.</summary>
-    public sealed record FillAbandoned(CacheKey Key, bool PassThrough) : ICacheMessage;
+    /// <summary>
+    /// The request <paramref name="RequestId"/> will not store the key: if it is the key's filler, the waiters go to the
+    /// app (or one of them fills); the key skips coalescing for a while if <paramref name="PassThrough"/>.
+    /// </summary>
+    public sealed record FillAbandoned(CacheKey Key, bool PassThrough, long RequestId) : ICacheMessage;
 
     /// <summary>Drops every variant of the key (an unsafe request changed the resource). Answered with <see cref="Invalidated"/>.</summary>
     public sealed record Invalidate(CacheKey Key) : ICacheMessage;
 
-    /// <summary>Acknowledges an invalidation; also broadcast to every gateway's near cache.</summary>
+    /// <summary>Acknowledges an invalidation: the key's entity holds none of its variants any more.</summary>
     public sealed record Invalidated(CacheKey Key) : ICacheMessage;
+
+    /// <summary>Asks the entity of <paramref name="Key"/>'s shard whether it answers, without touching the key: a gateway's breaker re-probing a shard.</summary>
+    public sealed record Probe(CacheKey Key) : ICacheMessage;
+
+    /// <summary>The answer to <see cref="Probe"/>.</summary>
+    /// <param name="Home">The address of the node whose entity answered.</param>
+    public sealed record Probed(CacheKey Key, string Home) : ICacheMessage;
+}
+
+/// <summary>Marker of the near-cache protocol: gateway to gateway, not sharded.</summary>
+public interface INearCacheMessage
+{
+}
+
+/// <summary>
+/// The messages between gateways' near caches: the gateway that ran an unsafe request tells every other gateway to drop
+/// the keys it invalidated, and waits (bounded) for each to confirm before the response is released.
+/// </summary>
+public static class NearCacheProtocol
+{
+    /// <summary>Drop every variant of these keys from the near cache; answered with <see cref="Invalidated"/>.</summary>
+    public sealed record Invalidate(CacheKey[] Keys) : INearCacheMessage;
+
+    /// <summary>The near cache holds none of the keys any more and will not store a copy looked up or filled before now.</summary>
+    public sealed record Invalidated : INearCacheMessage
+    {
+        public static readonly Invalidated Instance = new();
+    }
 }

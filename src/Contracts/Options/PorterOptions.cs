@@ -74,7 +74,7 @@ public sealed class PorterOptions
     public string Downing { get; set; } = "keep-majority";
 
     /// <summary>Seconds the membership must be stable before the split brain resolver downs unreachable members.</summary>
-    public double DowningStableAfter { get; set; } = 20;
+    public double DowningStableAfter { get; set; } = 5;
 
     /// <summary>Cluster Bootstrap discovery, used when <see cref="SeedNodes"/> is empty.</summary>
     public DiscoveryOptions Discovery { get; set; } = new();

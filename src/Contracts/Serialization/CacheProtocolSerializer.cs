@@ -5,8 +5,8 @@ using Porter.Contracts.Caching;
 namespace Porter.Contracts.Serialization;
 
 /// <summary>
-/// Binary serializer for the turbocache protocol (<see cref="ICacheMessage"/>): bodies and header blocks
-/// (<see cref="HeaderBlock"/>) travel as raw bytes, never as JSON or base64. Manifests are two letters.
+/// Binary serializer for the turbocache protocols (<see cref="ICacheMessage"/>, <see cref="INearCacheMessage"/>): bodies
+/// and header blocks (<see cref="HeaderBlock"/>) travel as raw bytes, never as JSON or base64. Manifests are two letters.
 /// </summary>
 public sealed class CacheProtocolSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
@@ -19,6 +19,10 @@ public sealed class CacheProtocolSerializer(ExtendedActorSystem system) : Serial
     private const string FillAbandonedManifest = "cf";
     private const string InvalidateManifest = "ci";
     private const string InvalidatedManifest = "cv";
+    private const string ProbeManifest = "cp";
+    private const string ProbedManifest = "cq";
+    private const string NearInvalidateManifest = "ni";
+    private const string NearInvalidatedManifest = "nv";
 
     public override int Identifier => Id;
 
@@ -30,31 +34,50 @@ public sealed class CacheProtocolSerializer(ExtendedActorSystem system) : Serial
         CacheProtocol.FillAbandoned => FillAbandonedManifest,
         CacheProtocol.Invalidate => InvalidateManifest,
         CacheProtocol.Invalidated => InvalidatedManifest,
+        CacheProtocol.Probe => ProbeManifest,
+        CacheProtocol.Probed => ProbedManifest,
+        NearCacheProtocol.Invalidate => NearInvalidateManifest,
+        NearCacheProtocol.Invalidated => NearInvalidatedManifest,
         _ => throw new ArgumentException($"{o.GetType()} is not a turbocache message", nameof(o)),
     };
 
     public override byte[] ToBinary(object obj) => BinaryFields.Encode(w =>
     {
-        var message = (ICacheMessage)obj;
-        w.Write(message.Key.Value);
+        switch (obj)
+        {
+            case NearCacheProtocol.Invalidate near:
+                w.WriteArray(near.Keys, (ww, key) => ww.Write(key.Value));
+                return;
+            case NearCacheProtocol.Invalidated:
+                return;
+            case ICacheMessage message:
+                w.Write(message.Key.Value);
+                break;
+        }
         switch (obj)
         {
             case CacheProtocol.Lookup lookup:
                 w.WriteArray(lookup.RequestHeaders, WriteHeader);
-                w.Write(lookup.Refresh);
+                w.Write((byte)lookup.Mode);
+                w.Write(lookup.RequestId);
                 break;
             case CacheProtocol.LookupResult result:
                 w.Write((byte)result.Outcome);
                 w.Write(result.Entry is not null);
                 if (result.Entry is not null) WriteEntry(w, result.Entry);
+                w.Write(result.Home);
                 break;
             case CacheProtocol.Store store:
                 WriteEntry(w, store.Entry);
                 break;
             case CacheProtocol.FillAbandoned abandoned:
                 w.Write(abandoned.PassThrough);
+                w.Write(abandoned.RequestId);
                 break;
-            case CacheProtocol.Invalidate or CacheProtocol.Invalidated:
+            case CacheProtocol.Probed probed:
+                w.Write(probed.Home);
+                break;
+            case CacheProtocol.Invalidate or CacheProtocol.Invalidated or CacheProtocol.Probe:
                 break;
             default:
                 throw new ArgumentException($"{obj.GetType()} is not a turbocache message", nameof(obj));
@@ -63,15 +86,25 @@ public sealed class CacheProtocolSerializer(ExtendedActorSystem system) : Serial
 
     public override object FromBinary(byte[] bytes, string manifest) => BinaryFields.Decode<object>(bytes, r =>
     {
+        switch (manifest)
+        {
+            case NearInvalidateManifest:
+                return new NearCacheProtocol.Invalidate(r.ReadArray(rr => new CacheKey(rr.ReadString())));
+            case NearInvalidatedManifest:
+                return NearCacheProtocol.Invalidated.Instance;
+        }
         var key = new CacheKey(r.ReadString());
         return manifest switch
         {
-            LookupManifest => new CacheProtocol.Lookup(key, r.ReadArray(ReadHeader), r.ReadBoolean()),
-            LookupResultManifest => new CacheProtocol.LookupResult(key, (LookupOutcome)r.ReadByte(), r.ReadBoolean() ? ReadEntry(r) : null),
+            LookupManifest => new CacheProtocol.Lookup(key, r.ReadArray(ReadHeader), (LookupMode)r.ReadByte(), r.ReadInt64()),
+            LookupResultManifest => new CacheProtocol.LookupResult(key, (LookupOutcome)r.ReadByte(), r.ReadBoolean() ? ReadEntry(r) : null,
+                r.ReadString()),
             StoreManifest => new CacheProtocol.Store(key, ReadEntry(r)),
-            FillAbandonedManifest => new CacheProtocol.FillAbandoned(key, r.ReadBoolean()),
+            FillAbandonedManifest => new CacheProtocol.FillAbandoned(key, r.ReadBoolean(), r.ReadInt64()),
             InvalidateManifest => new CacheProtocol.Invalidate(key),
             InvalidatedManifest => new CacheProtocol.Invalidated(key),
+            ProbeManifest => new CacheProtocol.Probe(key),
+            ProbedManifest => new CacheProtocol.Probed(key, r.ReadString()),
             _ => throw new System.Runtime.Serialization.SerializationException($"unknown turbocache manifest '{manifest}'"),
         };
     });

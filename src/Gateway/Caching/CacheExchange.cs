@@ -28,6 +28,7 @@ internal sealed class CacheExchange(
     RequestEvaluation request,
     CacheKey key,
     FetchMode mode,
+    long requestId,
     CachedResponse? revalidating,
     CachedResponse? staleIfError,
     string cacheStatus,
@@ -125,7 +126,7 @@ internal sealed class CacheExchange(
             {
                 // The fill (if this is one) passes to the unconditional fetch, which reports it.
                 _reported = true;
-                await owner.FetchAsync(context, policy, request, key, mode, null, staleIfError, cacheStatus);
+                await owner.FetchAsync(context, policy, request, key, mode, requestId, null, staleIfError, cacheStatus);
                 return;
             }
             if (_answerWith is { } answer)
@@ -180,8 +181,9 @@ internal sealed class CacheExchange(
     private void Store(CachedResponse entry, DateTimeOffset now)
     {
         owner.PassThrough.Clear(key);
-        owner.Near.Set(key, entry, now);
-        owner.Entities.Tell(new CacheProtocol.Store(key, CacheEntryMapping.ToData(entry)));
+        // Stamped with the moment this fetch started: an invalidation since then may have changed what it describes.
+        owner.Near.Set(key, entry, requestTime, now);
+        if (mode != FetchMode.NearOnly) owner.Entities.Tell(new CacheProtocol.Store(key, CacheEntryMapping.ToData(entry)));
         _reported = true;
     }
 
@@ -189,6 +191,6 @@ internal sealed class CacheExchange(
     {
         if (_reported) return;
         _reported = true;
-        if (mode == FetchMode.Fill) owner.Entities.Tell(new CacheProtocol.FillAbandoned(key, passThrough));
+        if (mode == FetchMode.Fill) owner.Entities.Tell(new CacheProtocol.FillAbandoned(key, passThrough, requestId));
     }
 }

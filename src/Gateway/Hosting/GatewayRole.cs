@@ -21,6 +21,7 @@ public static class GatewayRole
         services.TryAddSingleton<AppResolver>();
         services.AddTurbocache(options.Turbocache);
         services.AddSingleton<NearCacheHits>();
+        services.AddSingleton(ShardBreakers.ForEntities);
         services.AddSingleton<INodeReportSource, CacheReport>();
         return services;
     }

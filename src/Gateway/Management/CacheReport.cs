@@ -3,15 +3,17 @@ using Akka.Actor;
 using Akka.Cluster;
 using Porter.CacheShard.NearCache;
 using Porter.CacheShard.Sharding;
+using Porter.Gateway.Caching;
 using Porter.Hosting.Management;
 
 namespace Porter.Gateway.Management;
 
 /// <summary>
 /// This node's turbocache as a <c>cache</c> report (gathered cluster-wide by <c>GET /cache</c>): counters per app,
-/// its near cache and the bytes its cache entities hold.
+/// its near cache, the bytes its cache entities hold and the shards its requests skip (their breaker is open).
 /// </summary>
-public sealed class CacheReport(ActorSystem system, TurbocacheStats stats, NearResponseCache near, CacheMemoryLedger ledger) : INodeReportSource
+public sealed class CacheReport(ActorSystem system, TurbocacheStats stats, NearResponseCache near, CacheMemoryLedger ledger,
+    ShardBreakers breakers) : INodeReportSource
 {
     public string Kind => "cache";
 
@@ -36,5 +38,6 @@ public sealed class CacheReport(ActorSystem system, TurbocacheStats stats, NearR
         }),
         nearCache = new { entries = near.Count, bytes = near.BytesHeld, evictions = near.Evictions },
         entities = new { count = ledger.Entities, bytes = ledger.TotalBytes, maxBytes = ledger.MaxTotalBytes, evicted = ledger.EvictedEntities },
+        skippedShards = breakers.OpenShards,
     }));
 }

@@ -43,7 +43,7 @@ public sealed class NodeCommandLine
         new("--cluster-secret", "ClusterSecret", Scope.Node, Help: "secret shared by every gateway and worker node (required off loopback)"),
         new("--seed-nodes", "SeedNodes", Scope.Node, IsList: true, Help: "comma-separated akka.tcp://porter@host:port seeds"),
         new("--downing", "Downing", Scope.Node, Help: "split brain resolver: keep-majority (default), keep-oldest or off"),
-        new("--downing-stable-after", "DowningStableAfter", Scope.Node, Help: "seconds of stable membership before unreachable members are downed (default 20)"),
+        new("--downing-stable-after", "DowningStableAfter", Scope.Node, Help: "seconds of stable membership before unreachable members are downed (default 5)"),
         new("--discovery", "Discovery:Method", Scope.Node, Help: "none (default) | config | kubernetes-api: Cluster Bootstrap when no seeds are given"),
         new("--contact-points", "Discovery:ContactPoints", Scope.Node, IsList: true, Help: "comma-separated host:port management APIs (--discovery config)"),
         new("--management-port", "Management:Port", Scope.Node, Help: "management API port (default 8558, -1 = off)"),

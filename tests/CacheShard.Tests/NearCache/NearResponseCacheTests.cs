@@ -87,6 +87,52 @@ public sealed class NearResponseCacheTests
     }
 
     [Fact]
+    public void Staleness_counts_from_when_the_lookup_or_fill_started_not_from_when_the_entry_was_stored()
+    {
+        var cache = Cache(stalenessSeconds: 1);
+        cache.Set(Home, Fresh(), fetchedAt: T0, now: T0.AddSeconds(0.8));
+
+        Assert.True(Hit(cache, Home, T0.AddSeconds(1)));
+        Assert.False(Hit(cache, Home, T0.AddSeconds(1.001)));
+    }
+
+    [Fact]
+    public void Entry_fetched_longer_ago_than_the_staleness_bound_is_not_stored()
+    {
+        var cache = Cache(stalenessSeconds: 1);
+        cache.Set(Home, Fresh(), fetchedAt: T0, now: T0.AddSeconds(1.5));
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public void Entry_fetched_before_an_invalidation_is_refused_after_it()
+    {
+        var cache = Cache(stalenessSeconds: 1);
+        cache.Invalidate(Home, T0.AddSeconds(1));
+
+        // Its lookup started before the invalidation, its answer arrived after: it may describe the old state.
+        cache.Set(Home, Fresh("old"), fetchedAt: T0.AddSeconds(0.5), now: T0.AddSeconds(1.2));
+        Assert.False(Hit(cache, Home, T0.AddSeconds(1.2)));
+
+        cache.Set(Home, Fresh("new"), fetchedAt: T0.AddSeconds(1.1), now: T0.AddSeconds(1.2));
+        Assert.True(cache.TryGet(Home, Headers(), T0.AddSeconds(1.2), out var entry));
+        Assert.Equal("new"u8.ToArray(), entry.Body);
+    }
+
+    [Fact]
+    public void Too_many_invalidations_at_once_still_refuse_every_entry_fetched_before_them()
+    {
+        var cache = Cache(stalenessSeconds: 1);
+        for (int i = 0; i < 5000; i++)
+            cache.Invalidate(Key(i), T0.AddSeconds(1));
+
+        cache.Set(Key(10_000), Fresh(), fetchedAt: T0.AddSeconds(0.5), now: T0.AddSeconds(1.1));
+        Assert.Equal(0, cache.Count);
+        cache.Set(Key(1), Fresh(), fetchedAt: T0.AddSeconds(1.05), now: T0.AddSeconds(1.1));
+        Assert.True(Hit(cache, Key(1), T0.AddSeconds(1.1)));
+    }
+
+    [Fact]
     public void Setting_again_restarts_the_staleness_bound()
     {
         var cache = Cache(stalenessSeconds: 1);
@@ -170,14 +216,14 @@ public sealed class NearResponseCacheTests
         var other = Fresh();
         cache.Set(Key(1), other, T0);
 
-        Assert.True(cache.Invalidate(Home));
+        Assert.True(cache.Invalidate(Home, T0));
 
         Assert.False(Hit(cache, Home, T0, Headers("X-Requested-With: XMLHttpRequest")));
         Assert.False(Hit(cache, Home, T0));
         Assert.True(Hit(cache, Key(1), T0));
         Assert.Equal(1, cache.Count);
         Assert.Equal(Cost(Key(1), other), cache.BytesHeld);
-        Assert.False(cache.Invalidate(Home));
+        Assert.False(cache.Invalidate(Home, T0));
     }
 
     [Fact]
@@ -327,7 +373,7 @@ public sealed class NearResponseCacheTests
                     cache.Set(key, entries[i % 16], T0);
                     break;
                 case 1 when i % 64 == 1:
-                    cache.Invalidate(key);
+                    cache.Invalidate(key, T0);
                     break;
                 default:
                     if (cache.TryGet(key, request, T0, out var hit))

@@ -12,7 +12,9 @@ public sealed class TurbocacheOptionsTests
         Assert.True(options.Enabled);
         Assert.Equal(1L << 20, options.MaxBodyBytes);
         Assert.Equal(256L << 20, options.MaxTotalBytes);
-        Assert.Equal(TimeSpan.FromSeconds(1), options.NearCacheMaxStaleness);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.NearCacheMaxStaleness);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), options.LookupBudget);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.CoalesceWaitTimeout);
         Assert.Equal("X-Cache", options.CacheStatusHeader);
         Assert.Equal(TimeSpan.FromMinutes(2), options.EntityIdleTimeout);
     }
@@ -32,10 +34,12 @@ public sealed class TurbocacheOptionsTests
             MaxBodyBytes = 0,
             NearCacheMaxStaleness = TimeSpan.FromSeconds(-1),
             CoalesceWaitTimeout = TimeSpan.Zero,
+            LookupBudget = TimeSpan.Zero,
             CacheStatusHeader = "X Cache",
         };
         var errors = options.Validate();
-        Assert.Equal(4, errors.Count);
+        Assert.Equal(5, errors.Count);
+        Assert.Contains(errors, e => e.Contains("LookupBudget", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("MaxBodyBytes", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("CacheStatusHeader", StringComparison.Ordinal));
     }

@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using Akka.Actor;
-using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,33 +12,64 @@ using static Porter.CacheShard.Tests.TestHttp;
 
 namespace Porter.CacheShard.Tests.Sharding;
 
-/// <summary>The entity (one shard's store) as a plain actor (no sharding), with a fake clock driving "now", the fill timers and the idle sweep.</summary>
+/// <summary>
+/// The entity (one shard's store) as a plain actor (no sharding), with a fake clock driving "now", the fill timers and
+/// the idle sweep. Probes of this actor system stand for requests on this node; probes of a second actor system
+/// (<see cref="Elsewhere"/>) for requests on another node, whose loss the tests announce on the event stream.
+/// </summary>
 public sealed class CacheEntityTests : TestKit
 {
     private static readonly CacheKey Key = CacheKey.Create("blog", "http", "example.com", "/posts", "?page=1");
     private static readonly TurbocacheOptions Defaults = new();
 
+    private static long _lastRequestId;
+
     private readonly FakeTimeProvider _clock = new(T0);
     private readonly TurbocacheStats _stats = new();
     private readonly CacheMemoryLedger _ledger = new(Defaults);
-    private readonly TestProbe _published;
+    // The request id each asker's last lookup carried: a filler reports under it.
+    private readonly ConcurrentDictionary<IActorRef, long> _requestIds = new();
+    private ActorSystem? _elsewhere;
 
     // A shared 2-core machine can be slow to schedule actors: waits get room, assertions stay the same.
-    public CacheEntityTests() : base("akka.test.single-expect-default = 10s") => _published = CreateTestProbe();
+    public CacheEntityTests() : base("akka.test.single-expect-default = 10s")
+    {
+    }
 
     private TurbocacheSnapshot Counters => _stats.Snapshot(new AppName("blog"));
 
+    /// <summary>A second actor system in this process: its probes' address is another node's.</summary>
+    private ActorSystem Elsewhere => _elsewhere ??= ActorSystem.Create("elsewhere");
+
+    private string Home => ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
+
+    protected override void AfterAll()
+    {
+        _elsewhere?.Terminate().Wait(TimeSpan.FromSeconds(10));
+        base.AfterAll();
+    }
+
     private IActorRef Entity(TurbocacheOptions? options = null, CacheMemoryLedger? ledger = null) =>
         Sys.ActorOf(CacheEntity.Props(new CacheMessageExtractor().ShardOf(Key),
-            new CacheEntitySettings(options ?? Defaults, ledger ?? _ledger, _stats, _clock, _published.Ref, NullLogger.Instance)));
+            new CacheEntitySettings(options ?? Defaults, ledger ?? _ledger, _stats, _clock, NullLogger.Instance)));
 
     private static CacheProtocol.Lookup Lookup(params string[] requestHeaders) => LookupOf(Key, requestHeaders);
 
     private static CacheProtocol.Lookup LookupOf(CacheKey key, params string[] requestHeaders) =>
-        new(key, CacheEntryMapping.RequestHeaders(Headers(requestHeaders)), false);
+        new(key, CacheEntryMapping.RequestHeaders(Headers(requestHeaders)), LookupMode.Normal, Interlocked.Increment(ref _lastRequestId));
 
     private static CacheProtocol.Lookup Refresh(params string[] requestHeaders) =>
-        new(Key, CacheEntryMapping.RequestHeaders(Headers(requestHeaders)), true);
+        new(Key, CacheEntryMapping.RequestHeaders(Headers(requestHeaders)), LookupMode.Refresh, Interlocked.Increment(ref _lastRequestId));
+
+    /// <summary>The report of <paramref name="filler"/> (by the id of its last lookup) that it will not store.</summary>
+    private CacheProtocol.FillAbandoned Abandoned(TestProbe filler, bool passThrough = false) =>
+        new(Key, passThrough, _requestIds[filler.Ref]);
+
+    private void Send(TestProbe asker, IActorRef entity, CacheProtocol.Lookup lookup)
+    {
+        _requestIds[asker.Ref] = lookup.RequestId;
+        asker.Send(entity, lookup);
+    }
 
     private static CacheProtocol.Store StoreOf(CachedResponse entry, CacheKey? key = null) =>
         new(key ?? Key, CacheEntryMapping.ToData(entry));
@@ -49,11 +80,12 @@ public sealed class CacheEntityTests : TestKit
     private static CachedResponse Html(string body = "html", DateTimeOffset? at = null) =>
         Store(["Cache-Control: max-age=60", "Vary: Accept"], ["Accept: text/html"], body: body, responseTime: at);
 
-    /// <summary>Sends the lookup from a new probe and returns the probe with the answer's outcome checked.</summary>
-    private (TestProbe Asker, CacheProtocol.LookupResult Result) Ask(IActorRef entity, CacheProtocol.Lookup lookup, LookupOutcome expected)
+    /// <summary>Sends the lookup from a new probe (of <paramref name="system"/>, this one by default) and returns the probe with the answer's outcome checked.</summary>
+    private (TestProbe Asker, CacheProtocol.LookupResult Result) Ask(IActorRef entity, CacheProtocol.Lookup lookup, LookupOutcome expected,
+        ActorSystem? system = null)
     {
-        var asker = CreateTestProbe();
-        asker.Send(entity, lookup);
+        var asker = CreateTestProbe(system ?? Sys);
+        Send(asker, entity, lookup);
         return (asker, Expect(asker, expected));
     }
 
@@ -64,14 +96,23 @@ public sealed class CacheEntityTests : TestKit
         return result;
     }
 
-    /// <summary>Sends a lookup that will wait for the running fill, and returns once the entity has queued it.</summary>
-    private TestProbe Wait(IActorRef entity, CacheProtocol.Lookup lookup)
+    /// <summary>
+    /// Sends a lookup while a fill runs: it is told to wait at once, joins the fill with a second lookup (as a gateway
+    /// does), and this returns once the entity has queued it.
+    /// </summary>
+    private TestProbe Wait(IActorRef entity, CacheProtocol.Lookup lookup, ActorSystem? system = null)
+    {
+        var (waiter, _) = Ask(entity, lookup, LookupOutcome.Wait, system);
+        Join(waiter, entity, lookup);
+        return waiter;
+    }
+
+    /// <summary>Sends the second lookup of an asker told to wait, and returns once the entity has queued it.</summary>
+    private void Join(TestProbe waiter, IActorRef entity, CacheProtocol.Lookup lookup)
     {
         long before = Counters.CoalescedWaits;
-        var waiter = CreateTestProbe();
-        waiter.Send(entity, lookup);
+        Send(waiter, entity, lookup with { Mode = LookupMode.JoinFill });
         AwaitCondition(() => Counters.CoalescedWaits == before + 1);
-        return waiter;
     }
 
     /// <summary>
@@ -101,6 +142,7 @@ public sealed class CacheEntityTests : TestKit
         var (filler, fill) = Ask(entity, Lookup(), LookupOutcome.Fill);
         Assert.Null(fill.Entry);
         Assert.Equal(Key, fill.Key);
+        Assert.Equal(Home, fill.Home);
 
         filler.Send(entity, StoreOf(Fresh()));
 
@@ -114,18 +156,21 @@ public sealed class CacheEntityTests : TestKit
     public void Thirty_two_concurrent_misses_send_one_filler_and_serve_the_rest_from_its_store()
     {
         var entity = Entity();
-        var askers = Enumerable.Range(0, 32).Select(_ => CreateTestProbe()).ToArray();
-        Parallel.ForEach(askers, asker => asker.Send(entity, Lookup()));
+        var askers = Enumerable.Range(0, 32).Select(_ => (Probe: CreateTestProbe(), Lookup: Lookup())).ToArray();
+        Parallel.ForEach(askers, asker => Send(asker.Probe, entity, asker.Lookup));
 
+        // One is told to fill; every other is told at once to wait, and joins the fill.
+        var answers = askers.Select(a => (a.Probe, a.Lookup, a.Probe.ExpectMsg<CacheProtocol.LookupResult>().Outcome)).ToList();
+        var filler = Assert.Single(answers, a => a.Outcome == LookupOutcome.Fill).Probe;
+        var waiting = answers.Where(a => a.Probe != filler).ToList();
+        Assert.All(waiting, a => Assert.Equal(LookupOutcome.Wait, a.Outcome));
+        Parallel.ForEach(waiting, a => Send(a.Probe, entity, a.Lookup with { Mode = LookupMode.JoinFill }));
         AwaitCondition(() => Counters.CoalescedWaits == 31);
-        TestProbe? filler = null;
-        AwaitCondition(() => (filler = askers.FirstOrDefault(a => a.HasMessages)) is not null);
-        Expect(filler!, LookupOutcome.Fill);
-        filler!.Send(entity, StoreOf(Fresh("filled")));
+        filler.Send(entity, StoreOf(Fresh("filled")));
 
         // Every other asker's first answer is a hit, so none of them was also told to fill.
-        foreach (var waiter in askers.Where(a => a != filler))
-            Assert.Equal("filled", BodyOf(Expect(waiter, LookupOutcome.Hit)));
+        foreach (var waiter in waiting)
+            Assert.Equal("filled", BodyOf(Expect(waiter.Probe, LookupOutcome.Hit)));
         Assert.Equal(1, Counters.Stores);
     }
 
@@ -136,7 +181,7 @@ public sealed class CacheEntityTests : TestKit
         var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill);
         var waiter = Wait(entity, Lookup());
 
-        filler.Send(entity, new CacheProtocol.FillAbandoned(Key, PassThrough: true));
+        filler.Send(entity, Abandoned(filler, passThrough: true));
 
         Expect(waiter, LookupOutcome.Go);
         Ask(entity, Lookup(), LookupOutcome.Go);
@@ -154,10 +199,110 @@ public sealed class CacheEntityTests : TestKit
         var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill);
         var waiter = Wait(entity, Lookup());
 
-        filler.Send(entity, new CacheProtocol.FillAbandoned(Key, PassThrough: false));
+        filler.Send(entity, Abandoned(filler));
 
         Expect(waiter, LookupOutcome.Go);
         Ask(entity, Lookup(), LookupOutcome.Fill);
+    }
+
+    [Fact]
+    public void Only_the_fillers_own_report_ends_its_fill()
+    {
+        var entity = Entity();
+        var (early, _) = Ask(entity, Lookup(), LookupOutcome.Fill);
+        early.Send(entity, Abandoned(early));
+        var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill);
+        var waiter = Wait(entity, Lookup());
+
+        // A late report of the earlier fill, and one from a request that was never the filler (its lookup timed out).
+        early.Send(entity, Abandoned(early));
+        entity.Tell(new CacheProtocol.FillAbandoned(Key, false, Interlocked.Increment(ref _lastRequestId)));
+        waiter.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Ask(entity, Lookup(), LookupOutcome.Wait);
+
+        filler.Send(entity, Abandoned(filler));
+        Expect(waiter, LookupOutcome.Go);
+    }
+
+    [Fact]
+    public void Join_after_the_fill_ended_is_answered_as_a_lookup()
+    {
+        var entity = Entity();
+        var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill);
+        var lookup = Lookup();
+        var (late, _) = Ask(entity, lookup, LookupOutcome.Wait);
+        filler.Send(entity, StoreOf(Fresh("filled")));
+        Ask(entity, Lookup(), LookupOutcome.Hit);
+
+        // The fill ended between the answer and the second lookup: the join is a plain lookup now.
+        Send(late, entity, lookup with { Mode = LookupMode.JoinFill });
+
+        Assert.Equal("filled", BodyOf(Expect(late, LookupOutcome.Hit)));
+        Assert.Equal(0, Counters.CoalescedWaits);
+    }
+
+    [Fact]
+    public void Fill_passes_to_a_waiter_when_the_fillers_node_becomes_unreachable()
+    {
+        var entity = Entity();
+        var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill, Elsewhere);
+        var first = Wait(entity, Lookup());
+        var second = Wait(entity, Lookup());
+
+        Sys.EventStream.Publish(new CacheNodeChanged(filler.Ref.Path.Address, CacheNodeState.Unreachable));
+
+        // The first waiter fills now; the second keeps waiting, on it.
+        Expect(first, LookupOutcome.Fill);
+        second.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        first.Send(entity, StoreOf(Fresh("refilled")));
+        Assert.Equal("refilled", BodyOf(Expect(second, LookupOutcome.Hit)));
+        // A late report of the lost filler changes nothing.
+        filler.Send(entity, Abandoned(filler));
+        Ask(entity, Lookup(), LookupOutcome.Hit);
+    }
+
+    [Fact]
+    public void Waiters_on_a_node_that_is_gone_are_dropped_and_a_fill_with_no_waiter_left_ends()
+    {
+        var entity = Entity();
+        var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill, Elsewhere);
+        var remote = Wait(entity, Lookup(), Elsewhere);
+
+        Sys.EventStream.Publish(new CacheNodeChanged(filler.Ref.Path.Address, CacheNodeState.Gone));
+
+        // Nobody waits any more, so the next asker fills instead of waiting on the lost one.
+        Ask(entity, Lookup(), LookupOutcome.Fill);
+        remote.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_node_that_is_only_leaving_keeps_its_fills()
+    {
+        var entity = Entity();
+        var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill, Elsewhere);
+        var waiter = Wait(entity, Lookup());
+
+        // A leaving gateway still finishes the requests it has: its fill will be reported.
+        Sys.EventStream.Publish(new CacheNodeChanged(filler.Ref.Path.Address, CacheNodeState.Leaving));
+        waiter.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        filler.Send(entity, StoreOf(Fresh("from the leaver")));
+
+        Assert.Equal("from the leaver", BodyOf(Expect(waiter, LookupOutcome.Hit)));
+    }
+
+    [Fact]
+    public void Probe_is_answered_with_the_home_and_leaves_the_keys_alone()
+    {
+        var entity = Entity();
+        var probe = new CacheProtocol.Probe(new CacheMessageExtractor().ProbeKey(3));
+        var (filler, _) = Ask(entity, Lookup(), LookupOutcome.Fill);
+        var asker = CreateTestProbe();
+
+        asker.Send(entity, probe);
+
+        Assert.Equal(new CacheProtocol.Probed(probe.Key, Home), asker.ExpectMsg<CacheProtocol.Probed>());
+        Ask(entity, Lookup(), LookupOutcome.Wait); // the fill still runs
+        Ask(entity, LookupOf(probe.Key), LookupOutcome.Fill); // the probe's key holds nothing
     }
 
     [Fact]
@@ -220,7 +365,7 @@ public sealed class CacheEntityTests : TestKit
 
         var (filler, fill) = Ask(entity, Lookup(), LookupOutcome.Fill);
         Assert.Equal("fallback", BodyOf(fill));
-        filler.Send(entity, new CacheProtocol.FillAbandoned(Key, PassThrough: false)); // the app failed
+        filler.Send(entity, Abandoned(filler)); // the app failed
 
         _clock.Advance(TimeSpan.FromSeconds(600)); // past max-age + stale-if-error
         Assert.Null(Ask(entity, Lookup(), LookupOutcome.Fill).Result.Entry);
@@ -259,7 +404,7 @@ public sealed class CacheEntityTests : TestKit
         var entity = Entity();
         entity.Tell(StoreOf(Html()));
         var (filler, _) = Ask(entity, Lookup("Accept: application/json"), LookupOutcome.Fill);
-        filler.Send(entity, new CacheProtocol.FillAbandoned(Key, PassThrough: true));
+        filler.Send(entity, Abandoned(filler, passThrough: true));
 
         Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Hit);
         Ask(entity, Lookup("Accept: application/json"), LookupOutcome.Go);
@@ -311,7 +456,7 @@ public sealed class CacheEntityTests : TestKit
     }
 
     [Fact]
-    public void Invalidate_drops_every_variant_replies_and_publishes_to_the_near_caches()
+    public void Invalidate_drops_every_variant_and_confirms()
     {
         var entity = Entity();
         entity.Tell(StoreOf(Html()));
@@ -321,9 +466,6 @@ public sealed class CacheEntityTests : TestKit
         purger.Send(entity, new CacheProtocol.Invalidate(Key));
 
         Assert.Equal(Key, purger.ExpectMsg<CacheProtocol.Invalidated>().Key);
-        var publish = _published.ExpectMsg<Publish>();
-        Assert.Equal(CacheTopics.Invalidations, publish.Topic);
-        Assert.Equal(new CacheProtocol.Invalidated(Key), publish.Message);
         Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Fill);
         Assert.Equal(2, Counters.Invalidations);
         Assert.Equal(0, Counters.BytesHeld);

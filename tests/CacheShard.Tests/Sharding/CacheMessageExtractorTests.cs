@@ -14,8 +14,8 @@ public sealed class CacheMessageExtractorTests
         var extractor = new CacheMessageExtractor();
         ICacheMessage[] messages =
         [
-            new CacheProtocol.Lookup(Key, [], false), new CacheProtocol.Store(Key, null!),
-            new CacheProtocol.FillAbandoned(Key, true), new CacheProtocol.Invalidate(Key),
+            new CacheProtocol.Lookup(Key, [], LookupMode.Normal, 1), new CacheProtocol.Store(Key, null!),
+            new CacheProtocol.FillAbandoned(Key, true, 1), new CacheProtocol.Invalidate(Key),
         ];
 
         // One store entity per shard: the entity id is the shard id.
@@ -41,6 +41,18 @@ public sealed class CacheMessageExtractorTests
 
     private static string? Shard(CacheMessageExtractor extractor, ICacheMessage message) =>
         extractor.ShardId(extractor.EntityId(message), message);
+
+    [Fact]
+    public void Every_shard_has_a_probe_key_of_its_own()
+    {
+        var extractor = new CacheMessageExtractor();
+
+        var probes = Enumerable.Range(0, extractor.Shards).Select(extractor.ProbeKey).ToArray();
+
+        Assert.Equal(Enumerable.Range(0, extractor.Shards), probes.Select(extractor.ShardNumberOf));
+        Assert.Equal(probes.Select(k => k.Value).Distinct().Count(), probes.Length);
+        Assert.Equal(extractor.ShardOf(probes[7]), Shard(extractor, new CacheProtocol.Probe(probes[7])));
+    }
 
     [Fact]
     public void Foreign_message_has_no_entity_id_rather_than_an_empty_one()

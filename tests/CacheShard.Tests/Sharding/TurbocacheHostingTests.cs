@@ -1,8 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
-using Akka.Cluster.Tools.PublishSubscribe;
-using Akka.Cluster.Tools.PublishSubscribe.Internal;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +16,7 @@ namespace Porter.CacheShard.Tests.Sharding;
 
 /// <summary>
 /// The composition a cache node uses, in a real one-node cluster: sharded entities behind <c>IRequiredActor&lt;CacheEntity&gt;</c>,
-/// the serializer binding, and invalidations reaching the near cache through DistributedPubSub.
+/// the serializer binding, shard probes, and the near cache's invalidation receiver.
 /// </summary>
 /// <remarks>A plain generic host rather than Akka.Hosting.TestKit, whose 1.5.73 package brings xunit v3 next to this project's xunit 2.</remarks>
 public sealed class TurbocacheHostingTests
@@ -41,59 +39,53 @@ public sealed class TurbocacheHostingTests
             .Build();
 
     [Fact]
-    public async Task Sharded_entities_answer_lookups_and_their_invalidations_reach_the_near_cache()
+    public async Task Sharded_entities_answer_lookups_and_probes_and_the_near_cache_receiver_confirms_invalidations()
     {
         using var host = BuildHost();
         await host.StartAsync();
         try
         {
             var system = host.Services.GetRequiredService<ActorSystem>();
+            var self = Cluster.Get(system).SelfAddress;
             var region = await host.Services.GetRequiredService<IRequiredActor<CacheEntity>>().GetAsync();
             var key = CacheKey.Create("blog", "http", "example.com", "/hosted", null);
             var now = DateTimeOffset.UtcNow;
             var entry = Store(["Cache-Control: max-age=600"], body: "sharded", responseTime: now);
 
-            var fill = await region.Ask<CacheProtocol.LookupResult>(new CacheProtocol.Lookup(key, [], false), Patience);
+            var fill = await region.Ask<CacheProtocol.LookupResult>(new CacheProtocol.Lookup(key, [], LookupMode.Normal, 1), Patience);
             Assert.Equal(LookupOutcome.Fill, fill.Outcome);
+            Assert.Equal(self.ToString(), fill.Home);
             region.Tell(new CacheProtocol.Store(key, CacheEntryMapping.ToData(entry)));
-            var hit = await region.Ask<CacheProtocol.LookupResult>(new CacheProtocol.Lookup(key, [], false), Patience);
+            var hit = await region.Ask<CacheProtocol.LookupResult>(new CacheProtocol.Lookup(key, [], LookupMode.Normal, 2), Patience);
             Assert.Equal(LookupOutcome.Hit, hit.Outcome);
             Assert.Equal("sharded"u8.ToArray(), hit.Entry!.Body);
             Assert.IsType<CacheProtocolSerializer>(system.Serialization.FindSerializerForType(typeof(CacheProtocol.Lookup)));
+            Assert.IsType<CacheProtocolSerializer>(system.Serialization.FindSerializerForType(typeof(NearCacheProtocol.Invalidate)));
+            var extractor = new CacheMessageExtractor();
+            for (int shard = 0; shard < extractor.Shards; shard += 33)
+            {
+                var probed = await region.Ask<CacheProtocol.Probed>(new CacheProtocol.Probe(extractor.ProbeKey(shard)), Patience);
+                Assert.Equal(self.ToString(), probed.Home);
+            }
 
+            // The receiver other gateways address by path drops the key from this node's near cache and confirms.
             var near = host.Services.GetRequiredService<NearResponseCache>();
             near.Set(key, CacheEntryMapping.ToEntry(hit.Entry), now);
             Assert.True(near.TryGet(key, Headers(), now, out _));
-            var mediator = DistributedPubSub.Get(system).Mediator;
-            var listener = Inbox.Create(system);
-            mediator.Tell(new Subscribe(CacheTopics.Invalidations, listener.Receiver), listener.Receiver);
-            Assert.IsType<SubscribeAck>(listener.Receive(Patience));
-            // The node's own subscriber registers on start; wait until it and the listener are both known
-            // (CountSubscribers is the mediator's internal query, fine for a test to lean on).
-            await Eventually(async () => await mediator.Ask<int>(new CountSubscribers(CacheTopics.Invalidations), Patience) == 2);
+            await system.ActorSelection(NearCacheInvalidationReceiver.Path(self))
+                .Ask<NearCacheProtocol.Invalidated>(new NearCacheProtocol.Invalidate([key]), Patience);
+            Assert.False(near.TryGet(key, Headers(), now, out _));
 
             var invalidated = await region.Ask<CacheProtocol.Invalidated>(new CacheProtocol.Invalidate(key), Patience);
-
             Assert.Equal(key, invalidated.Key);
-            Assert.Equal(new CacheProtocol.Invalidated(key), listener.Receive(Patience));
-            await Eventually(() => Task.FromResult(!near.TryGet(key, Headers(), now, out _)));
-            var after = await region.Ask<CacheProtocol.LookupResult>(new CacheProtocol.Lookup(key, [], false), Patience);
+            var after = await region.Ask<CacheProtocol.LookupResult>(new CacheProtocol.Lookup(key, [], LookupMode.Normal, 3), Patience);
             Assert.Equal(LookupOutcome.Fill, after.Outcome);
+            // A cluster of one: no other gateway to tell.
+            Assert.Empty(host.Services.GetRequiredService<CacheMembership>().NearCachePeers);
         }
         finally
         {
             await host.StopAsync();
-        }
-    }
-
-    /// <summary>Polls until the condition holds; fails after <see cref="Patience"/>.</summary>
-    private static async Task Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(20);
         }
     }
 }

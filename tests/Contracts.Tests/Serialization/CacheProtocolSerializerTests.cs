@@ -11,9 +11,9 @@ using Porter.Contracts.Serialization;
 namespace Porter.Contracts.Tests.Serialization;
 
 /// <summary>
-/// Every turbocache message survives the binary serializer, called directly and through the actor system's binding to
-/// <see cref="ICacheMessage"/> (the binding Akka.Hosting's <c>WithCustomSerializer</c> sets up). Records hold arrays,
-/// which compare by reference, so messages are compared field by field.
+/// Every turbocache and near-cache message survives the binary serializer, called directly and through the actor
+/// system's binding to <see cref="ICacheMessage"/> and <see cref="INearCacheMessage"/> (the binding Akka.Hosting's
+/// <c>WithCustomSerializer</c> sets up). Records hold arrays, which compare by reference, so messages are compared field by field.
 /// </summary>
 public sealed class CacheProtocolSerializerTests : TestKit
 {
@@ -22,7 +22,7 @@ public sealed class CacheProtocolSerializerTests : TestKit
 
     public CacheProtocolSerializerTests()
         : base(ActorSystemSetup.Create(SerializationSetup.Create(system => ImmutableHashSet.Create(SerializerDetails.Create(
-            "porter-cache", new CacheProtocolSerializer(system), ImmutableHashSet.Create(typeof(ICacheMessage)))))))
+            "porter-cache", new CacheProtocolSerializer(system), ImmutableHashSet.Create(typeof(ICacheMessage), typeof(INearCacheMessage)))))))
     {
     }
 
@@ -53,20 +53,25 @@ public sealed class CacheProtocolSerializerTests : TestKit
 
     public static TheoryData<string> MessageNames => new()
     {
-        "lookup", "refresh-lookup", "hit", "fill-without-entry", "fill-with-fallback", "go", "stale-refresh", "revalidate",
-        "store", "store-empty-anonymous", "fill-abandoned", "fill-abandoned-pass-through", "invalidate", "invalidated",
+        "lookup", "refresh-lookup", "join-fill-lookup", "hit", "fill-without-entry", "fill-with-fallback", "go", "wait", "stale-refresh",
+        "revalidate", "store", "store-empty-anonymous", "fill-abandoned", "fill-abandoned-pass-through", "invalidate", "invalidated",
+        "probe", "probed", "near-invalidate", "near-invalidate-none", "near-invalidated",
     };
 
-    private static ICacheMessage Message(string name) => name switch
+    private const string Home = "akka.tcp://porter@127.0.0.2:4053";
+
+    private static object Message(string name) => name switch
     {
-        "lookup" => new CacheProtocol.Lookup(Key, RequestHeaders, false),
-        "refresh-lookup" => new CacheProtocol.Lookup(Key, [], true),
-        "hit" => new CacheProtocol.LookupResult(Key, LookupOutcome.Hit, Entry()),
-        "fill-without-entry" => new CacheProtocol.LookupResult(Key, LookupOutcome.Fill, null),
-        "fill-with-fallback" => new CacheProtocol.LookupResult(Key, LookupOutcome.Fill, Entry()),
-        "go" => new CacheProtocol.LookupResult(Key, LookupOutcome.Go, null),
-        "stale-refresh" => new CacheProtocol.LookupResult(Key, LookupOutcome.StaleRefresh, Entry()),
-        "revalidate" => new CacheProtocol.LookupResult(Key, LookupOutcome.Revalidate, Entry(flags: 3)),
+        "lookup" => new CacheProtocol.Lookup(Key, RequestHeaders, LookupMode.Normal, 42),
+        "refresh-lookup" => new CacheProtocol.Lookup(Key, [], LookupMode.Refresh, long.MinValue),
+        "join-fill-lookup" => new CacheProtocol.Lookup(Key, RequestHeaders, LookupMode.JoinFill, -7),
+        "hit" => new CacheProtocol.LookupResult(Key, LookupOutcome.Hit, Entry(), Home),
+        "fill-without-entry" => new CacheProtocol.LookupResult(Key, LookupOutcome.Fill, null, Home),
+        "fill-with-fallback" => new CacheProtocol.LookupResult(Key, LookupOutcome.Fill, Entry(), Home),
+        "go" => new CacheProtocol.LookupResult(Key, LookupOutcome.Go, null, "akka://porter"),
+        "wait" => new CacheProtocol.LookupResult(Key, LookupOutcome.Wait, null, Home),
+        "stale-refresh" => new CacheProtocol.LookupResult(Key, LookupOutcome.StaleRefresh, Entry(), Home),
+        "revalidate" => new CacheProtocol.LookupResult(Key, LookupOutcome.Revalidate, Entry(flags: 3), Home),
         "store" => new CacheProtocol.Store(Key, Entry()),
         "store-empty-anonymous" => new CacheProtocol.Store(Key, Entry(body: []) with
         {
@@ -75,10 +80,15 @@ public sealed class CacheProtocolSerializerTests : TestKit
             Variant = VariantData.None,
             Flags = 0,
         }),
-        "fill-abandoned" => new CacheProtocol.FillAbandoned(Key, false),
-        "fill-abandoned-pass-through" => new CacheProtocol.FillAbandoned(Key, true),
+        "fill-abandoned" => new CacheProtocol.FillAbandoned(Key, false, 42),
+        "fill-abandoned-pass-through" => new CacheProtocol.FillAbandoned(Key, true, long.MaxValue),
         "invalidate" => new CacheProtocol.Invalidate(Key),
         "invalidated" => new CacheProtocol.Invalidated(Key),
+        "probe" => new CacheProtocol.Probe(new CacheKey("porter probe 17")),
+        "probed" => new CacheProtocol.Probed(new CacheKey("porter probe 17"), Home),
+        "near-invalidate" => new NearCacheProtocol.Invalidate([Key, CacheKey.Create("blog", "http", "example.com", "/posts/1", null)]),
+        "near-invalidate-none" => new NearCacheProtocol.Invalidate([]),
+        "near-invalidated" => NearCacheProtocol.Invalidated.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -148,20 +158,23 @@ public sealed class CacheProtocolSerializerTests : TestKit
         Assert.Throws<ArgumentException>(() => serializer.Manifest("not a cache message"));
     }
 
-    private static void AssertSameMessage(ICacheMessage expected, object actual)
+    private static void AssertSameMessage(object expected, object actual)
     {
         Assert.IsType(expected.GetType(), actual);
-        Assert.Equal(expected.Key, ((ICacheMessage)actual).Key);
+        if (expected is ICacheMessage message)
+            Assert.Equal(message.Key, ((ICacheMessage)actual).Key);
         switch (expected)
         {
             case CacheProtocol.Lookup lookup:
                 var lookupCopy = (CacheProtocol.Lookup)actual;
                 AssertSameHeaders(lookup.RequestHeaders, lookupCopy.RequestHeaders);
-                Assert.Equal(lookup.Refresh, lookupCopy.Refresh);
+                Assert.Equal(lookup.Mode, lookupCopy.Mode);
+                Assert.Equal(lookup.RequestId, lookupCopy.RequestId);
                 break;
             case CacheProtocol.LookupResult result:
                 var resultCopy = (CacheProtocol.LookupResult)actual;
                 Assert.Equal(result.Outcome, resultCopy.Outcome);
+                Assert.Equal(result.Home, resultCopy.Home);
                 if (result.Entry is null)
                     Assert.Null(resultCopy.Entry);
                 else
@@ -170,11 +183,11 @@ public sealed class CacheProtocolSerializerTests : TestKit
             case CacheProtocol.Store store:
                 AssertSameEntry(store.Entry, ((CacheProtocol.Store)actual).Entry);
                 break;
-            case CacheProtocol.FillAbandoned abandoned:
-                Assert.Equal(abandoned.PassThrough, ((CacheProtocol.FillAbandoned)actual).PassThrough);
+            case NearCacheProtocol.Invalidate near:
+                Assert.Equal(near.Keys, ((NearCacheProtocol.Invalidate)actual).Keys);
                 break;
             default:
-                // Invalidate and Invalidated carry only the key, so the records compare by value.
+                // The other records hold no arrays, so they compare by value.
                 Assert.Equal(expected, actual);
                 break;
         }

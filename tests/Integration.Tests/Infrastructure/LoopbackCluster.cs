@@ -54,7 +54,9 @@ public sealed class LoopbackCluster : IAsyncDisposable
     /// their own and <paramref name="workerEnvironment"/> (their app processes inherit it); <paramref name="nodeArgs"/>
     /// go to every node.
     /// </summary>
-    public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false,
+    /// <param name="appProcesses">App processes per worker (min-instances, and max-instances too when it is 1).</param>
+    /// <param name="gatewayArgs">Flags for the gateways only (HTTPS, say, which a worker refuses).</param>
+    public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false, int appProcesses = 2,
         IReadOnlyList<string>? workerArgs = null, IDictionary<string, string>? workerEnvironment = null, IReadOnlyList<string>? nodeArgs = null,
         IReadOnlyList<string>? gatewayArgs = null)
     {
@@ -69,7 +71,7 @@ public sealed class LoopbackCluster : IAsyncDisposable
                 address: used[0], port: cluster.Port, managementPort: cluster.ManagementPort));
             var starting = used.Skip(1).Select((address, i) => PorterProcess.StartNodeAsync(
                 i + 1 < gateways ? PorterProcess.NodeKind.Gateway : PorterProcess.NodeKind.Worker,
-                i + 1 < gateways ? App([.. gatewayArgs ?? []]) : App(["--min-instances", "2", .. workerArgs ?? []]),
+                i + 1 < gateways ? App([.. gatewayArgs ?? []]) : App([.. WorkerArgs(appProcesses), .. workerArgs ?? []]),
                 waitForApp: false, environment: i + 1 < gateways ? null : workerEnvironment,
                 address: address, port: cluster.Port, managementPort: cluster.ManagementPort));
             cluster._nodes.AddRange(await Task.WhenAll(starting));
@@ -88,6 +90,12 @@ public sealed class LoopbackCluster : IAsyncDisposable
         }
     }
 
+    private static string[] WorkerArgs(int appProcesses)
+    {
+        var count = appProcesses.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return appProcesses == 1 ? ["--min-instances", count, "--max-instances", count] : ["--min-instances", count];
+    }
+
     private string[] CommonArgs() =>
     [
         "--remoting-port", RemotingPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -96,16 +104,16 @@ public sealed class LoopbackCluster : IAsyncDisposable
         "--downing-stable-after", "2",
     ];
 
-    /// <summary>The members the gateway reports with status Up.</summary>
-    public async Task<IReadOnlyList<JsonElement>> UpMembersAsync()
+    /// <summary>The members the gateway (or <paramref name="via"/>) reports with status Up.</summary>
+    public async Task<IReadOnlyList<JsonElement>> UpMembersAsync(PorterProcess? via = null)
     {
-        using var response = await Gateway.Management.GetAsync("/cluster/members");
+        using var response = await (via ?? Gateway).Management.GetAsync("/cluster/members");
         var members = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("members");
         return members.EnumerateArray().Where(m => m.GetProperty("status").GetString() == "Up").ToList();
     }
 
-    public Task WaitForUpMembersAsync(int count) =>
-        Poll.UntilAsync(async () => (await UpMembersAsync()).Count == count ? "" : null, TimeSpan.FromSeconds(60), $"{count} Up members");
+    public Task WaitForUpMembersAsync(int count, PorterProcess? via = null) =>
+        Poll.UntilAsync(async () => (await UpMembersAsync(via)).Count == count ? "" : null, TimeSpan.FromSeconds(60), $"{count} Up members");
 
     /// <summary>The PIDs that answered <paramref name="requests"/> GETs of /pid through the first gateway.</summary>
     public async Task<HashSet<int>> PidsAnsweringAsync(int requests)
@@ -128,36 +136,48 @@ public sealed class LoopbackCluster : IAsyncDisposable
 
 /// <summary>
 /// A bounded load loop: a few clients GET a path through the gateway until stopped, a request count or a time
-/// limit is reached, recording every outcome.
+/// limit is reached, recording every outcome with its latency and cache status.
 /// </summary>
 public sealed class LoadLoop : IAsyncDisposable
 {
     /// <param name="Elapsed">From sending the request until its whole answer (or its error) arrived.</param>
-    public sealed record Outcome(int Status, string Body, string? Error, TimeSpan Elapsed);
+    /// <param name="Cache">The X-Cache header of the answer, if any.</param>
+    /// <param name="Started">When the request was sent (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>).</param>
+    public sealed record Outcome(int Status, string Body, string? Error, TimeSpan Elapsed = default, string? Cache = null, string Path = "",
+        long Started = 0);
 
     private readonly CancellationTokenSource _stop;
     private readonly Task _running;
     private readonly List<Outcome> _outcomes = new();
 
     public LoadLoop(HttpClient client, string path, int clients = 4, int maxRequests = 4000, TimeSpan? maxTime = null)
+        : this(client, _ => path, clients, maxRequests, maxTime)
+    {
+    }
+
+    /// <param name="path">The path of the n-th request (n counts from 0 across all clients).</param>
+    public LoadLoop(HttpClient client, Func<int, string> path, int clients = 4, int maxRequests = 4000, TimeSpan? maxTime = null)
     {
         _stop = new CancellationTokenSource(maxTime ?? TimeSpan.FromSeconds(60));
         var remaining = maxRequests;
+        var sent = -1;
         _running = Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
             while (!_stop.IsCancellationRequested && Interlocked.Decrement(ref remaining) >= 0)
             {
                 Outcome outcome;
-                var sent = System.Diagnostics.Stopwatch.GetTimestamp();
+                var target = path(Interlocked.Increment(ref sent));
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await client.GetAsync(path);
+                    using var response = await client.GetAsync(target);
                     var body = await response.Content.ReadAsStringAsync();
-                    outcome = new Outcome((int)response.StatusCode, body, null, System.Diagnostics.Stopwatch.GetElapsedTime(sent));
+                    outcome = new Outcome((int)response.StatusCode, body, null, System.Diagnostics.Stopwatch.GetElapsedTime(started),
+                        response.Headers.TryGetValues("X-Cache", out var cache) ? cache.First() : null, target, started);
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
                 {
-                    outcome = new Outcome(0, "", e.Message, System.Diagnostics.Stopwatch.GetElapsedTime(sent));
+                    outcome = new Outcome(0, "", e.Message, System.Diagnostics.Stopwatch.GetElapsedTime(started), null, target, started);
                 }
                 lock (_outcomes) _outcomes.Add(outcome);
             }
