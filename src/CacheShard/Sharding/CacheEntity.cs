@@ -184,6 +184,7 @@ public sealed class CacheEntity : ReceiveActor
         var data = store.Entry;
         var key = store.Key.Value;
         _keys.TryGetValue(key, out var state);
+        bool stored = false;
         if (data.Body.LongLength > _settings.Options.MaxBodyBytes)
         {
             // The gateway enforces the limit while buffering; a larger entry means a misconfigured or foreign node.
@@ -199,10 +200,11 @@ public sealed class CacheEntity : ReceiveActor
         {
             state ??= Add(key, now);
             Upsert(state, store.Key, new StoredVariant(data), now);
+            stored = true;
         }
         if (state is not null)
         {
-            EndFill(state, store.Key, answerFromCache: true, now);
+            EndFill(state, store.Key, answerFromCache: stored, now);
             ForgetIfEmpty(state, now);
         }
     }
@@ -396,7 +398,12 @@ public sealed class CacheEntity : ReceiveActor
         coordination.FillTimer.Change(timeout, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Ends the key's running fill (if any): waiters get the fresh variant they match after a store, or go to the app.</summary>
+    /// <summary>
+    /// Ends the key's running fill (if any): waiters get the fresh variant they match after a store. After a store,
+    /// waiters that select another variant are not all sent to the app (a herd per variant): the first of them fills
+    /// next and the others keep waiting on it, as Varnish's waiting list does; each waiter's own wait stays bounded by
+    /// its gateway. After a fill that stored nothing, every waiter goes to the app.
+    /// </summary>
     private void EndFill(KeyState state, CacheKey key, bool answerFromCache, DateTimeOffset now)
     {
         if (state.Coordination is not { } coordination)
@@ -406,6 +413,8 @@ public sealed class CacheEntity : ReceiveActor
         coordination.FillTimer?.Dispose();
         coordination.FillTimer = null;
         _filling.Remove(state);
+        Waiter? nextFiller = null;
+        var stillWaiting = new List<Waiter>();
         foreach (var waiter in coordination.Waiters)
         {
             var match = answerFromCache ? state.FindMatch(waiter.Request) : null;
@@ -414,12 +423,27 @@ public sealed class CacheEntity : ReceiveActor
                 Use(match);
                 waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Hit, match.ToData(), _home));
             }
+            else if (answerFromCache && nextFiller is null)
+            {
+                nextFiller = waiter;
+            }
+            else if (answerFromCache)
+            {
+                stillWaiting.Add(waiter);
+            }
             else
             {
                 waiter.Asker.Tell(new CacheProtocol.LookupResult(key, LookupOutcome.Go, null, _home));
             }
         }
         coordination.Waiters.Clear();
+        if (nextFiller is { } next)
+        {
+            coordination.Waiters.AddRange(stillWaiting);
+            StartFill(state, key, next.RequestId, next.Asker, now);
+            ReplyAsFiller(next.Asker, key, state.FindMatch(next.Request), now);
+            return;
+        }
         // Keep the coordination only while it remembers something.
         if (coordination.PassThroughUntil <= now && coordination.InvalidatedAt == DateTimeOffset.MinValue)
             state.Coordination = null;

@@ -65,6 +65,24 @@ public sealed class AppOptions
     /// <summary>Seconds a request may wait in the queue before 504; 0 turns the limit off.</summary>
     public double MaxRequestQueueTime { get; set; }
 
+    /// <summary>
+    /// Seconds a request may take at the app (Passenger's max_request_time); a request over it gets 504 (or is cut off
+    /// if its answer had begun) and its process is replaced. 0 turns the limit off.
+    /// </summary>
+    public double MaxRequestTime { get; set; }
+
+    /// <summary>
+    /// Streams every response of this app straight to its client instead of buffering it (a slow client then holds
+    /// the process). Server-Sent Events, <c>X-Accel-Buffering: no</c> answers and WebSockets stream either way.
+    /// </summary>
+    public bool DisableResponseBuffering { get; set; }
+
+    /// <summary>
+    /// Streams request bodies to this app's processes as they arrive, even at concurrency 1 (whose bodies are otherwise
+    /// read completely first, so a slow upload never holds a process).
+    /// </summary>
+    public bool DisableRequestBuffering { get; set; }
+
     /// <summary>Cookie whose value joins the turbocache key (the seed's --vary-turbocache-by-cookie).</summary>
     public string? VaryTurbocacheByCookie { get; set; }
 

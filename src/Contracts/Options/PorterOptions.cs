@@ -16,6 +16,15 @@ public sealed class PorterOptions
     /// </summary>
     public string? Address { get; set; }
 
+    /// <summary>HTTPS on the public port (certificate, key, a port of its own or HTTPS only).</summary>
+    public TlsOptions Tls { get; set; } = new();
+
+    /// <summary>Client connections on the public port: h2c, header and body read timeouts, keep-alive idle time.</summary>
+    public EdgeOptions Edge { get; set; } = new();
+
+    /// <summary>How app responses are buffered so slow clients never hold an app process (memory, then temporary files).</summary>
+    public ResponseBufferOptions ResponseBuffer { get; set; } = new();
+
     /// <summary>Default environment for apps that do not set one.</summary>
     public string Environment { get; set; } = "production";
 

@@ -2,6 +2,7 @@ using Akka.Hosting;
 using Porter.Contracts.Options;
 using Porter.Gateway.Forwarding;
 using Porter.Hosting;
+using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
 using Porter.Workers.Hosting;
 using Porter.Workers.Oob;
@@ -18,7 +19,8 @@ public static class GatewayHost
     {
         var credentials = new GatewayCredentials(options, TimeProvider.System);
         var builder = NodeHost.CreateBuilder(options);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.HttpListenAddress), options.Port));
+        var certificate = PublicListener.LoadCertificate(options);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenPublic(options, certificate));
         builder.Services.AddGatewayRole(options);
         builder.Services.AddHttpForwarder();
         builder.Services.AddSingleton<WorkerRoutes>();

@@ -1,6 +1,7 @@
 using Akka.Hosting;
 using Porter.Contracts.Options;
 using Porter.Hosting;
+using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
 using Porter.Workers.Dispatching;
 using Porter.Workers.Oob;
@@ -19,7 +20,8 @@ public static class StandaloneHost
     public static WebApplication Build(PorterOptions options)
     {
         var builder = NodeHost.CreateBuilder(options);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(NodeHost.ListenAddress(options.HttpListenAddress), options.Port));
+        var certificate = PublicListener.LoadCertificate(options);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenPublic(options, certificate));
         builder.Services.AddGatewayRole(options);
         builder.Services.AddWorkerRole();
 

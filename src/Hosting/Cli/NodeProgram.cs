@@ -123,6 +123,8 @@ public static class NodeProgram
         }
         if (PortInUse(options.HttpListenAddress, options.Port))
             return ($"cannot listen on {options.HttpListenAddress}:{options.Port}: the address is already in use (--address, --port)", ExitFailure);
+        if (options.Tls.IsOn && options.Tls.Port > 0 && PortInUse(options.HttpListenAddress, options.Tls.Port))
+            return ($"cannot listen on {options.HttpListenAddress}:{options.Tls.Port} for HTTPS: the address is already in use (--address, --ssl-port)", ExitFailure);
         if (options.Management.Port > 0 && PortInUse(options.ManagementListenAddress, options.Management.Port))
             return ($"cannot listen on {options.ManagementListenAddress}:{options.Management.Port} for the management API: the address is already in use (--management-address, --management-port)", ExitFailure);
         // Last: it creates the folder when it is missing.

@@ -103,6 +103,7 @@ public static class PorterOptionsLoader
         Require(options.Management.Port is >= -1 and <= 65535, $"--management-port must be between 0 and 65535 (or -1 for off), not {options.Management.Port}");
         Require(options.Management.Port <= 0 || options.Management.Port != options.Port,
             "--management-port must differ from --port: the management API never shares the public port");
+        ValidateEdge(options, role);
         ValidatePersistence(options.Persistence);
         ValidateDiscovery(options.Discovery);
         Require(options.Discovery.Method == DiscoveryMethods.None || options.SeedNodes.Count > 0 || options.Management.Port > 0,
@@ -142,6 +143,7 @@ public static class PorterOptionsLoader
             Require(app.Concurrency is null or >= 0, $"{app.Name}: --concurrency must not be negative");
             Require(app.MaxRequestQueueSize >= 0, $"{app.Name}: --max-request-queue-size must not be negative");
             Require(app.MaxRequestQueueTime >= 0, $"{app.Name}: --max-request-queue-time must not be negative");
+            Require(app.MaxRequestTime >= 0, $"{app.Name}: --max-request-time must not be negative");
             Require(app.StatThrottleRate >= 0, $"{app.Name}: --stat-throttle-rate must not be negative");
             Require(Enum.IsDefined(app.RestartMethod), $"{app.Name}: --restart-method must be rolling or blocking");
             Require(IsCookieName(app.StickySessionsCookieName),
@@ -170,6 +172,35 @@ public static class PorterOptionsLoader
     /// </summary>
     public static string NodeIdentity(string role, PorterOptions options) =>
         string.Create(CultureInfo.InvariantCulture, $"{role}-{options.Hostname}-{options.Port}");
+
+    private static void ValidateEdge(PorterOptions options, string role)
+    {
+        var edge = options.Edge;
+        Require(edge.ClientHeaderTimeout > 0, "--client-header-timeout must be positive");
+        Require(edge.ClientBodyMinRate >= 0, "--client-body-min-rate must not be negative (0 turns it off)");
+        Require(edge.ClientBodyGrace > 0, "--client-body-grace must be positive");
+        Require(edge.KeepAliveTimeout > 0, "--keep-alive-timeout must be positive");
+        var buffers = options.ResponseBuffer;
+        Require(buffers.HighWatermark >= 0, "--response-buffer-high-watermark must not be negative");
+        Require(buffers.MemoryTotal >= 0, "--response-buffer-memory-total must not be negative");
+        Require(buffers.DiskTotal >= 0, "--response-buffer-disk-total must not be negative");
+        var tls = options.Tls;
+        if (!tls.IsOn) return;
+        Require(role != "worker", "--ssl-certificate is for the public port of start and gateway nodes: a worker's listener is internal");
+        Require(!string.IsNullOrWhiteSpace(tls.Certificate) && !string.IsNullOrWhiteSpace(tls.CertificateKey),
+            "HTTPS needs both --ssl-certificate and --ssl-certificate-key (PEM files)");
+        Require(tls.Port is >= 0 and <= 65535, $"--ssl-port must be between 1 and 65535, not {tls.Port}");
+        Require(tls.Port == 0 || tls.Port != options.Port, "--ssl-port must differ from --port (leave it out to serve HTTPS only, on --port)");
+        Require(tls.Port == 0 || tls.Port != options.Management.Port, "--ssl-port must differ from --management-port");
+        try
+        {
+            Edge.Tls.PemCertificate.Load(tls.Certificate!, tls.CertificateKey!).TargetCertificate.Dispose();
+        }
+        catch (Edge.Tls.PemCertificate.UnusableException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
 
     private static void ValidatePersistence(PersistenceOptions persistence)
     {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
+using Porter.Workers.Dispatching.Buffering;
 using Porter.Workers.Pool;
 using Yarp.ReverseProxy.Forwarder;
 using Porter.Hosting.Edge;
@@ -16,7 +17,7 @@ namespace Porter.Workers.Dispatching;
 /// and forwards the request to it over pooled HTTP/1.1 keep-alive connections with YARP's forwarder.
 /// </summary>
 public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, PorterOptions options, PorterMetrics metrics,
-    ILogger<AppDispatcher> logger, InFlightRequests inFlight)
+    ResponseBufferBudget responseBuffers, ILogger<AppDispatcher> logger, InFlightRequests inFlight)
 {
     /// <summary>How long the Retry-After header tells clients to wait after a 503.</summary>
     public const int RetryAfterSeconds = 5;
@@ -41,6 +42,23 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             return;
+        }
+
+        if (RequestBodyBuffer.Applies(context, app, pool))
+        {
+            try
+            {
+                await RequestBodyBuffer.InstallAsync(context, responseBuffers);
+            }
+            catch (BadHttpRequestException bad)
+            {
+                await ForwardingFailures.AnswerClientFaultAsync(context, bad.StatusCode, metrics, app.Name);
+                return;
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
         }
 
         var stickyRoute = app.StickySessions ? context.Request.Cookies[app.StickySessionsCookieName] : null;
@@ -70,13 +88,33 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
                 context.Features.Set(new StickySessionCookie(StickySessionCookie.Format(context, app.StickySessionsCookieName, endpoint.RouteId)));
 
             ForwarderError error;
+            bool overDeadline;
+            var deadline = RequestDeadline.Start(context, app);
+            var buffer = ResponseBuffer.Install(context, app, responseBuffers);
             try
             {
                 error = await forwarder.SendAsync(context, endpoint.BaseUri, Client, UpstreamHttp.RequestConfig, AppRequestTransformer.Instance);
             }
             finally
             {
+                overDeadline = deadline?.Expired == true;
+                deadline?.Dispose();
                 pool.Release(endpoint, context.Features.Get<OobWorkRequested>() is not null);
+            }
+            // The process is free again; a buffered answer now goes to the client at the client's pace.
+            if (buffer is not null)
+            {
+                if (error == ForwarderError.None && !overDeadline) await buffer.DeliverAsync(context.RequestAborted);
+                else buffer.Discard();
+            }
+            if (overDeadline)
+            {
+                // A process that took this long is taken to hang: it is replaced, and this request is not retried.
+                logger.LogWarning("{App} process {Pid} did not finish a request within max-request-time ({Seconds} s): 504, and the process is replaced",
+                    app.Name, endpoint.Pid.Value, app.MaxRequestTime);
+                pool.ReportOverMaxRequestTime(endpoint);
+                await deadline!.AnswerAsync();
+                return;
             }
             if (error == ForwarderError.None) return;
 

@@ -43,6 +43,8 @@ public class AppRequestTransformer : HttpTransformer
         }
         // Added after the app's headers are copied, next to any cookies the app sets itself.
         if (httpContext.Features.Get<StickySessionCookie>() is { } sticky) headers.Append("Set-Cookie", sticky.SetCookie);
+        // Whether the answer is buffered or streams is decided on its headers, before a body byte arrives.
+        httpContext.Features.Get<Buffering.ResponseBuffer>()?.Decide(httpContext.Response);
         // The cache judges the answer as the client will get it, sticky cookie included (which makes it unstorable).
         if (proceed && proxyResponse is not null && httpContext.Features.Get<IUpstreamResponseHook>() is { } hook)
             return hook.OnResponse(httpContext, proxyResponse);

@@ -65,12 +65,7 @@ public static class ForwardingFailures
     public static bool CountClientFault(HttpContext context, ForwarderError error, PorterMetrics metrics, ILogger logger, string app)
     {
         if (ClientFaultStatus(context, error) is not { } status) return false;
-        metrics.RecordClientError(app, status switch
-        {
-            StatusCodes.Status408RequestTimeout => ClientErrors.BodyTimeout,
-            StatusCodes.Status413PayloadTooLarge => ClientErrors.BodyTooLarge,
-            _ => ClientErrors.BadBody,
-        });
+        metrics.RecordClientError(app, ClientErrorOf(status));
         logger.LogDebug("{App}: the client's request failed with {Status} ({Error}: {Message}), not the target",
             app, status, error, context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message);
         return true;
@@ -84,19 +79,35 @@ public static class ForwardingFailures
     {
         if (context.Response.HasStarted || error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled)
             return Task.CompletedTask;
-        if (ClientFaultStatus(context, error) is { } clientStatus)
-            return ErrorResponses.WriteAsync(context, clientStatus, clientStatus switch
-            {
-                StatusCodes.Status408RequestTimeout => "The request body did not arrive in time",
-                StatusCodes.Status413PayloadTooLarge => "Request body too large",
-                _ => "Bad request body",
-            });
+        if (ClientFaultStatus(context, error) is { } clientStatus) return WriteClientFaultAsync(context, clientStatus);
         var timedOut = error == ForwarderError.RequestTimedOut;
         var status = timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
         if (HandledByHook(context, status)) return Task.CompletedTask;
         return ErrorResponses.WriteAsync(context, status,
             timedOut ? $"The {targetName} did not answer in time" : $"The {targetName} failed to answer");
     }
+
+    /// <summary>A client's broken body found before forwarding (while it was buffered): counted, logged at debug level, answered.</summary>
+    public static Task AnswerClientFaultAsync(HttpContext context, int status, PorterMetrics metrics, string app)
+    {
+        metrics.RecordClientError(app, ClientErrorOf(status));
+        return WriteClientFaultAsync(context, status);
+    }
+
+    private static string ClientErrorOf(int status) => status switch
+    {
+        StatusCodes.Status408RequestTimeout => ClientErrors.BodyTimeout,
+        StatusCodes.Status413PayloadTooLarge => ClientErrors.BodyTooLarge,
+        _ => ClientErrors.BadBody,
+    };
+
+    private static Task WriteClientFaultAsync(HttpContext context, int status) =>
+        ErrorResponses.WriteAsync(context, status, status switch
+        {
+            StatusCodes.Status408RequestTimeout => "The request body did not arrive in time",
+            StatusCodes.Status413PayloadTooLarge => "Request body too large",
+            _ => "Bad request body",
+        });
 
     /// <summary>Kestrel's own verdict on the request (its status is the client's answer), wherever YARP wrapped it.</summary>
     private static BadHttpRequestException? FindBadRequest(Exception? exception)

@@ -23,6 +23,7 @@ public static class WorkerRole
     {
         services.AddWorkerPool();
         services.AddHttpForwarder();
+        services.AddSingleton<Dispatching.Buffering.ResponseBufferBudget>();
         services.AddSingleton<AppDispatcher>();
         services.TryAddSingleton<AppResolver>();
         services.AddSingleton<WorkerManagement>();

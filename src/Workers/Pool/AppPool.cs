@@ -54,6 +54,12 @@ public sealed class AppPool(AppName app, AppPool.Limits limits, RestartTrigger? 
     /// <summary>Raised when a process finished its max-requests-th request; the supervisor recycles it.</summary>
     public event Action<ProcessEndpoint>? RecycleDue;
 
+    /// <summary>Raised when a request on a process ran past the app's max-request-time; the supervisor replaces the process.</summary>
+    public event Action<ProcessEndpoint>? OverMaxRequestTime;
+
+    /// <summary>A request on <paramref name="endpoint"/> took longer than max-request-time (the process is taken to hang).</summary>
+    public void ReportOverMaxRequestTime(ProcessEndpoint endpoint) => OverMaxRequestTime?.Invoke(endpoint);
+
     /// <summary>
     /// Raised once per pending run when a process asked for out-of-band work (its response header, or every
     /// <see cref="OobWorkEvery"/> requests); the supervisor takes it from there.

@@ -29,6 +29,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private sealed record HealthyCheck(IActorRef Process);
     private sealed record Queued;
     private sealed record RecycleDue(ProcessEndpoint Endpoint);
+    private sealed record OverMaxRequestTime(ProcessEndpoint Endpoint);
     private sealed record IdleTick;
     private sealed record MemoryTick;
     private sealed record DrainTick;
@@ -120,6 +121,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     private int _queuedSignalPending;
     private Action? _onQueued;
     private Action<ProcessEndpoint>? _onRecycleDue;
+    private Action<ProcessEndpoint>? _onOverMaxRequestTime;
     private Action<AppPool.RestartRequest>? _onRestart;
     private Action<ProcessEndpoint>? _onOobWanted;
 
@@ -161,6 +163,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
             Apply();
         });
         Receive<RecycleDue>(due => OnRecycleDue(due.Endpoint));
+        Receive<OverMaxRequestTime>(over => OnOverMaxRequestTime(over.Endpoint));
         Receive<Restart>(OnRestart);
         Receive<PoolProtocol.RestartApp>(restart =>
         {
@@ -198,10 +201,12 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
             if (Interlocked.Exchange(ref _queuedSignalPending, 1) == 0) self.Tell(new Queued());
         };
         _onRecycleDue = endpoint => self.Tell(new RecycleDue(endpoint));
+        _onOverMaxRequestTime = endpoint => self.Tell(new OverMaxRequestTime(endpoint));
         _onRestart = request => self.Tell(new Restart(request.Method, request.Done));
         _onOobWanted = endpoint => self.Tell(new OobWanted(endpoint));
         _pool.Queued += _onQueued;
         _pool.RecycleDue += _onRecycleDue;
+        _pool.OverMaxRequestTime += _onOverMaxRequestTime;
         _pool.RestartRequested += _onRestart;
         _pool.OobWorkWanted += _onOobWanted;
 
@@ -225,6 +230,7 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
     {
         _pool.Queued -= _onQueued;
         _pool.RecycleDue -= _onRecycleDue;
+        _pool.OverMaxRequestTime -= _onOverMaxRequestTime;
         _pool.RestartRequested -= _onRestart;
         _pool.OobWorkWanted -= _onOobWanted;
         CompleteRestartWaiters();
@@ -556,6 +562,19 @@ public sealed class AppSupervisor : ReceiveActor, IWithTimers
         if (child is not { State: ChildState.Enabled or ChildState.OutOfBand, ReplaceReason: null }) return;
         child.ReplaceReason = $"served {endpoint.MaxRequests} requests (max-requests)";
         _logger.LogInformation("{App} process {Pid} is recycled: {Reason}", _app.Name, endpoint.Pid.Value, child.ReplaceReason);
+        Apply();
+    }
+
+    /// <summary>
+    /// A request ran past max-request-time: the process is taken to hang and leaves rotation at once (no successor
+    /// first: it would keep taking requests it cannot answer); its other requests get the stop grace, then it is ended.
+    /// </summary>
+    private void OnOverMaxRequestTime(ProcessEndpoint endpoint)
+    {
+        var child = _children.Values.FirstOrDefault(c => ReferenceEquals(c.Endpoint, endpoint));
+        if (child is not { State: ChildState.Enabled or ChildState.OutOfBand }) return;
+        child.ReplaceReason = $"a request took longer than max-request-time ({_app.MaxRequestTime} s)";
+        Retire(child, child.ReplaceReason);
         Apply();
     }
 

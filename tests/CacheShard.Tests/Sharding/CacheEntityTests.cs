@@ -385,17 +385,33 @@ public sealed class CacheEntityTests : TestKit
     }
 
     [Fact]
-    public void Variants_are_kept_apart_and_a_store_of_one_sends_waiters_for_another_to_the_app()
+    public void Variants_are_kept_apart_and_waiters_for_another_variant_fill_it_one_request_at_a_time()
     {
         var entity = Entity();
         var (filler, _) = Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Fill);
+        var htmlWaiter = Wait(entity, Lookup("Accept: text/html"));
         var jsonWaiter = Wait(entity, Lookup("Accept: application/json"));
+        var secondJsonWaiter = Wait(entity, Lookup("Accept: application/json"));
+        var textWaiter = Wait(entity, Lookup("Accept: text/plain"));
 
         filler.Send(entity, StoreOf(Html()));
 
-        Expect(jsonWaiter, LookupOutcome.Go);
+        // One request of the other variants fills next; the rest keep waiting instead of all going to the app.
+        Assert.Equal("html", BodyOf(Expect(htmlWaiter, LookupOutcome.Hit)));
+        Expect(jsonWaiter, LookupOutcome.Fill);
+        secondJsonWaiter.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        textWaiter.ExpectNoMsg(TimeSpan.Zero);
+
+        jsonWaiter.Send(entity, StoreOf(Store(["Cache-Control: max-age=60", "Vary: Accept"], ["Accept: application/json"], body: "json")));
+
+        Assert.Equal("json", BodyOf(Expect(secondJsonWaiter, LookupOutcome.Hit)));
+        Expect(textWaiter, LookupOutcome.Fill);
         Assert.Equal("html", BodyOf(Ask(entity, Lookup("Accept: text/html"), LookupOutcome.Hit).Result));
-        Ask(entity, Lookup("Accept: application/json"), LookupOutcome.Fill);
+
+        // A fill that stores nothing sends whoever still waits to the app.
+        var lastWaiter = Wait(entity, Lookup("Accept: text/csv"));
+        entity.Tell(Abandoned(textWaiter));
+        Expect(lastWaiter, LookupOutcome.Go);
     }
 
     [Fact]

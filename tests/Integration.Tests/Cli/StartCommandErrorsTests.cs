@@ -96,6 +96,37 @@ public sealed class StartCommandErrorsTests
         AssertOneLineError(result, 1, "already in use");
     }
 
+    [Theory]
+    [InlineData("missing-certificate", "cannot read the TLS certificate")]
+    [InlineData("missing-key", "cannot read the TLS certificate key")]
+    [InlineData("key-of-another-certificate", "does not belong to the certificate")]
+    [InlineData("not-pem", "holds no PEM CERTIFICATE")]
+    [InlineData("certificate-as-key", "holds no unencrypted PEM private key")]
+    [InlineData("no-key-flag", "needs both --ssl-certificate and --ssl-certificate-key")]
+    public async Task An_unusable_tls_certificate_or_key_is_a_usage_error(string problem, string expected)
+    {
+        var dir = Repo.TempDir("tls-errors");
+        var (certificate, key) = TestCertificate.Create().WriteTo(dir);
+        string[] tls = problem switch
+        {
+            "missing-certificate" => ["--ssl-certificate", Path.Combine(dir, "none.pem"), "--ssl-certificate-key", key],
+            "missing-key" => ["--ssl-certificate", certificate, "--ssl-certificate-key", Path.Combine(dir, "none.pem")],
+            "key-of-another-certificate" => ["--ssl-certificate", certificate, "--ssl-certificate-key", Other(TestCertificate.Create().KeyPem)],
+            "not-pem" => ["--ssl-certificate", Other("hello"), "--ssl-certificate-key", key],
+            "certificate-as-key" => ["--ssl-certificate", certificate, "--ssl-certificate-key", certificate],
+            _ => ["--ssl", "--ssl-certificate", certificate],
+        };
+        var result = await PorterCommand.RunAsync(["start", Repo.TestApp, "--data-dir", Repo.TempDir("tls-errors-data"), .. tls]);
+        AssertOneLineError(result, 2, expected);
+
+        string Other(string text)
+        {
+            var file = Path.Combine(dir, $"other-{Guid.NewGuid():N}.pem");
+            File.WriteAllText(file, text);
+            return file;
+        }
+    }
+
     [Fact]
     public async Task Help_lists_the_options_and_exits_zero()
     {

@@ -55,8 +55,10 @@ public sealed class LoopbackCluster : IAsyncDisposable
     /// go to every node.
     /// </summary>
     /// <param name="appProcesses">App processes per worker (min-instances, and max-instances too when it is 1).</param>
+    /// <param name="gatewayArgs">Flags for the gateways only (HTTPS, say, which a worker refuses).</param>
     public static async Task<LoopbackCluster> StartAsync(int workers = 2, int gateways = 1, bool turbocache = false, int appProcesses = 2,
-        IReadOnlyList<string>? workerArgs = null, IDictionary<string, string>? workerEnvironment = null, IReadOnlyList<string>? nodeArgs = null)
+        IReadOnlyList<string>? workerArgs = null, IDictionary<string, string>? workerEnvironment = null, IReadOnlyList<string>? nodeArgs = null,
+        IReadOnlyList<string>? gatewayArgs = null)
     {
         var used = Addresses.Take(gateways + workers).ToArray();
         var cluster = new LoopbackCluster(gateways, Repo.FreePortOnAll(used), Repo.FreePortOnAll(used), Repo.FreePortOnAll(used));
@@ -65,11 +67,11 @@ public sealed class LoopbackCluster : IAsyncDisposable
         try
         {
             // The first gateway is the seed; it lists itself first so it forms the cluster.
-            cluster._nodes.Add(await PorterProcess.StartNodeAsync(PorterProcess.NodeKind.Gateway, App(), waitForApp: false,
+            cluster._nodes.Add(await PorterProcess.StartNodeAsync(PorterProcess.NodeKind.Gateway, App([.. gatewayArgs ?? []]), waitForApp: false,
                 address: used[0], port: cluster.Port, managementPort: cluster.ManagementPort));
             var starting = used.Skip(1).Select((address, i) => PorterProcess.StartNodeAsync(
                 i + 1 < gateways ? PorterProcess.NodeKind.Gateway : PorterProcess.NodeKind.Worker,
-                i + 1 < gateways ? App() : App([.. WorkerArgs(appProcesses), .. workerArgs ?? []]),
+                i + 1 < gateways ? App([.. gatewayArgs ?? []]) : App([.. WorkerArgs(appProcesses), .. workerArgs ?? []]),
                 waitForApp: false, environment: i + 1 < gateways ? null : workerEnvironment,
                 address: address, port: cluster.Port, managementPort: cluster.ManagementPort));
             cluster._nodes.AddRange(await Task.WhenAll(starting));

@@ -85,8 +85,10 @@ public sealed class ForwardingTests(TestAppFixture fixture) : IClassFixture<Test
     {
         const int mb = 50;
         var before = PorterProcess.PeakRss(fixture.Porter.Pid);
-        using var response = await Client.GetAsync($"/download?mb={mb}", HttpCompletionOption.ResponseHeadersRead);
+        // X-Accel-Buffering: no asks Porter to stream the answer instead of buffering it (ResponseBufferTests: buffered ones).
+        using var response = await Client.GetAsync($"/download?mb={mb}&h=X-Accel-Buffering:no", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("X-Accel-Buffering"));
         await using var body = await response.Content.ReadAsStreamAsync();
         var buffer = new byte[81920];
         long total = 0;

@@ -183,10 +183,12 @@ const routes = {
     req.on('end', () => sendJson(res, 200, { bytes, sha256: hash.digest('hex') }));
   },
 
-  // /download?mb=N (or bytes=N): N MiB of i % 251, with Content-Length, written chunk by chunk
+  // /download?mb=N (or bytes=N)&h=Name:Value: N MiB of i % 251, with Content-Length, written chunk by chunk
   // as the client reads (backpressure), never held in memory at once.
   '/download': (req, res, url) => {
     const total = url.searchParams.has('bytes') ? Math.floor(intParam(url, 'bytes', 0)) : Math.floor(intParam(url, 'mb', 1) * MiB);
+    const extra = headerParams(url, 'h');
+    if (typeof extra !== 'string') for (const { name, values } of extra.values()) res.setHeader(name, values);
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': total });
     if (req.method === 'HEAD') { res.end(); return; }
     let offset = 0;
@@ -203,12 +205,15 @@ const routes = {
     pump();
   },
 
-  // /stream?chunks=N&ms=M&size=B: a chunked body (no Content-Length) of N pieces, M ms apart.
+  // /stream?chunks=N&ms=M&size=B&type=T&h=Name:Value: a chunked body (no Content-Length) of N pieces, M ms apart,
+  // of Content-Type T (default text/plain).
   '/stream': (req, res, url) => {
     const chunks = intParam(url, 'chunks', 5);
     const ms = intParam(url, 'ms', 100);
     const size = intParam(url, 'size', 0);
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    const extra = headerParams(url, 'h');
+    if (typeof extra !== 'string') for (const { name, values } of extra.values()) res.setHeader(name, values);
+    res.writeHead(200, { 'Content-Type': url.searchParams.get('type') ?? 'text/plain; charset=utf-8' });
     let i = 0;
     const next = () => {
       if (res.destroyed) return;
