@@ -11,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Porter.Contracts.Options;
 using Porter.Hosting.Discovery;
+using Porter.Hosting.ConsoleLog;
 using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
 using Porter.Hosting.Persistence;
@@ -37,18 +38,7 @@ public static class NodeHost
             EnvironmentName = "Production",
         });
         builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders().AddSimpleConsole(c =>
-        {
-            c.SingleLine = true;
-            c.TimestampFormat = "HH:mm:ss.fff ";
-        });
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        // Off entirely: while this category is enabled at any level, ASP.NET starts an Activity for every request.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        // Health routes log changes of status themselves (HealthTransitions), not every unhealthy probe.
-        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
-        // The dispatcher and the worker forwarder log forwarding failures themselves, in one line with app and target.
-        builder.Logging.AddFilter("Yarp", LogLevel.Error);
+        builder.Logging.AddPorterConsole(options.Logging);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -78,9 +68,9 @@ public static class NodeHost
     public static AkkaConfigurationBuilder WithPorterNode(this AkkaConfigurationBuilder akka, PorterOptions options, IReadOnlyList<string> roles) => akka
         .ConfigureLoggers(loggers =>
         {
-            loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
+            loggers.LogLevel = NodeLogging.AkkaEventLevel(options.Logging);
             loggers.ClearLoggers();
-            loggers.AddLoggerFactory();
+            loggers.AddLogger<AkkaLogBridge>();
         })
         .WithRemoting(options.Hostname, options.RemotingPort)
         .WithClustering(new ClusterOptions

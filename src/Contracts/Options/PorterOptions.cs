@@ -91,6 +91,9 @@ public sealed class PorterOptions
     /// <summary>Out-of-band work coordination (the coordinator's token limits and the workers' OOB timeouts).</summary>
     public OobOptions Oob { get; set; } = new();
 
+    /// <summary>The console log's levels and format (--log-level, --log-format, the <c>Logging</c> section).</summary>
+    public LoggingOptions Logging { get; set; } = new();
+
     /// <summary>The applications this node serves.</summary>
     public List<AppOptions> Apps { get; set; } = new();
 

@@ -49,13 +49,13 @@ public sealed class NearHitMiddleware
         if (!evaluation.CanLookup || !_hits.TryServe(context, policy, evaluation, out var written)) return _next(context);
         if (written.IsCompletedSuccessfully)
         {
-            Record(resolved.App.Name, started);
+            Record(context, resolved.App.Name, started);
             return Task.CompletedTask;
         }
-        return RecordWhenWrittenAsync(written, resolved.App.Name, started);
+        return RecordWhenWrittenAsync(written, context, resolved.App.Name, started);
     }
 
-    private async Task RecordWhenWrittenAsync(Task written, string app, long started)
+    private async Task RecordWhenWrittenAsync(Task written, HttpContext context, string app, long started)
     {
         try
         {
@@ -63,11 +63,11 @@ public sealed class NearHitMiddleware
         }
         finally
         {
-            Record(app, started);
+            Record(context, app, started);
         }
     }
 
     // The same series RequestMetricsMiddleware records for the requests that take the full pipeline.
-    private void Record(string app, long started) =>
-        _metrics.RecordRequest(app, CacheStatus.Hit, Stopwatch.GetElapsedTime(started).TotalSeconds);
+    private void Record(HttpContext context, string app, long started) =>
+        _metrics.RecordRequest(app, CacheStatus.Hit, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
 }

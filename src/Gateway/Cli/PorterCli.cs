@@ -13,8 +13,9 @@ public static class PorterCli
         Commands:
           start [APP_DIR]   run a standalone node (gateway, cache and worker) serving APP_DIR
           gateway [APP_DIR] run a gateway node (gateway and cache) forwarding to worker nodes
-          status            show the cluster, pools, turbocache and OOB state (--url http://host:8558)
+          status            show the cluster, pools, turbocache and OOB state (--url http://host:8558; --show=requests: in-flight requests)
           health            exit 0 when the node's management API says it is ready (a container HEALTHCHECK)
+          memory-stats      memory of Porter's node and app processes on this machine, from /proc (no node needed)
 
         Run 'porter start --help' for the options of start.
         """;
@@ -43,6 +44,8 @@ public static class PorterCli
                 return await StatusCommand.RunAsync(args[1..]);
             case "health":
                 return await HealthCommand.RunAsync(args[1..]);
+            case "memory-stats":
+                return MemoryStatsCommand.Run(args[1..]);
             default:
                 return NodeProgram.Fail($"unknown command '{args[0]}' (see 'porter --help')", NodeProgram.ExitUsage);
         }

@@ -11,7 +11,8 @@ namespace Porter.Gateway.Cli;
 /// </summary>
 public static class StatusCommand
 {
-    private static readonly string[] Sections = ["cluster", "pool", "cache", "oob"];
+    // "requests" only when asked for: the default report stays passenger-status's.
+    private static readonly string[] Sections = ["cluster", "pool", "cache", "oob", "requests"];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -36,7 +37,7 @@ public static class StatusCommand
                     json = true;
                     break;
                 case "-h" or "--help":
-                    Console.WriteLine("Usage: porter status [--url http://host:8558] [--json] [--show=cluster|pool|cache|oob]");
+                    Console.WriteLine("Usage: porter status [--url http://host:8558] [--json] [--show=cluster|pool|cache|oob|requests]");
                     return NodeProgram.ExitOk;
                 default:
                     Console.Error.WriteLine($"porter: unknown status option '{args[i]}' (see 'porter status --help')");
@@ -58,9 +59,9 @@ public static class StatusCommand
         var documents = new Dictionary<string, JsonElement?>();
         try
         {
-            foreach (var (section, path) in new[] { ("cluster", "cluster/members"), ("pool", "pool"), ("cache", "cache"), ("oob", "oob") })
+            foreach (var (section, path) in new[] { ("cluster", "cluster/members"), ("pool", "pool"), ("cache", "cache"), ("oob", "oob"), ("requests", "requests") })
             {
-                if (show is not null && show != section) continue;
+                if (show is null ? section == "requests" : show != section) continue;
                 documents[section] = await GetAsync(client, path);
             }
         }
@@ -174,6 +175,11 @@ public static class StatusCommand
             text.AppendLine("----------- Out-of-band work -----------");
             if (oob is { } o) RenderOob(text, o);
             else text.AppendLine("not available on this node");
+        }
+        if (documents.TryGetValue("requests", out var requests))
+        {
+            if (requests is { } r) RequestsReport.Render(text, r);
+            else text.AppendLine("----------- Requests: not available on this node -----------");
         }
         return text.ToString();
     }

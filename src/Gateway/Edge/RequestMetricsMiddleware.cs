@@ -7,9 +7,9 @@ using Porter.Hosting.Edge;
 namespace Porter.Gateway.Edge;
 
 /// <summary>
-/// Counts every public request and its duration, tagged with the app and the turbocache's verdict. Both labels take
-/// only values Porter chose (configured app names, the <see cref="CacheVerdict"/> the turbocache set): nothing a
-/// client or an app sends can add a series.
+/// Counts every public request and its duration, tagged with the app, the turbocache's verdict and the status class.
+/// The labels take only values Porter chose (configured app names, the <see cref="CacheVerdict"/> the turbocache set,
+/// five status classes): nothing a client or an app sends can add a series.
 /// </summary>
 public sealed class RequestMetricsMiddleware(RequestDelegate next, PorterMetrics metrics)
 {
@@ -27,7 +27,7 @@ public sealed class RequestMetricsMiddleware(RequestDelegate next, PorterMetrics
         {
             var app = context.Features.Get<ResolvedApp>()?.App.Name ?? "none";
             var cache = context.Features.Get<CacheVerdict>()?.Status ?? NoVerdict;
-            metrics.RecordRequest(app, cache, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.RecordRequest(app, cache, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 }

@@ -49,6 +49,8 @@ public sealed class NodeCommandLine
         new("--management-port", "Management:Port", Scope.Node, Help: "management API port (default 8558, -1 = off)"),
         new("--management-address", "Management:Address", Scope.Node, Help: "address the management API binds, * for all (default: --hostname)"),
         new("--management-token", "Management:Token", Scope.Node, Help: "bearer token for mutating management routes"),
+        new("--log-level", "Logging:LogLevel:Default", Scope.Node, Help: "trace | debug | information (default) | warning | error | critical | none; Akka.NET's own lines stay at warning unless Logging:LogLevel:Akka says otherwise"),
+        new("--log-format", "Logging:Format", Scope.Node, Help: "simple (default: one line per entry) | json (one JSON object per line, for log shippers)"),
         new("--oob-max-concurrent", "Oob:MaxConcurrent", Scope.Node, Help: "processes doing out-of-band work at once per scope (default 1)"),
         new("--oob-scope", "Oob:Scope", Scope.Node, Help: "cluster (default: one limit for every app) or app (a limit per app)"),
         new("--oob-work-timeout", "Oob:WorkTimeout", Scope.Node, Help: "hh:mm:ss an app may take for its out-of-band work (default 00:01:00)"),

@@ -1,5 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
 using Porter.Contracts.Options;
 using Porter.Hosting.Discovery;
@@ -73,10 +75,28 @@ public static class NodeProgram
             await app.DisposeAsync();
             return ExitOk;
         }
-        foreach (var url in app.Urls) Console.WriteLine($"Porter is serving on {url}");
+        AnnounceStart(app, verb, options);
         await app.WaitForShutdownAsync();
         await app.DisposeAsync();
         return ExitOk;
+    }
+
+    /// <summary>
+    /// The start-up banner on the console; with JSON logs one structured entry instead, so every line stays JSON for the
+    /// log shipper.
+    /// </summary>
+    private static void AnnounceStart(WebApplication app, string verb, PorterOptions options)
+    {
+        var listeners = StartBanner.Sort(app.Urls, options);
+        if (options.Logging.Format != LoggingOptions.JsonFormat)
+        {
+            Console.Write(StartBanner.Text(verb, options, listeners, Environment.ProcessId));
+            return;
+        }
+        app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Porter.Node").LogInformation(
+            "Porter {Kind} node started: {Urls}, management {Management}, apps {Apps}, environment {Environment}, data dir {DataDir}, PID {Pid}",
+            StartBanner.Kind(verb), string.Join(", ", listeners.Public), listeners.Management ?? "off", string.Join(", ", options.Apps.Select(a => a.Name)),
+            options.Environment, options.DataDir, Environment.ProcessId);
     }
 
     /// <summary>Prints <c>porter: MESSAGE</c> on stderr and returns the exit code.</summary>

@@ -10,7 +10,7 @@ namespace Porter.Hosting.Management;
 
 /// <summary>
 /// The cluster-wide views of the management API: <c>GET /pool</c> (every worker node's pool), <c>GET /cache</c>
-/// (every cache node's turbocache counters) and <c>POST /pool/apps/{name}/restart</c> (a restart on every worker
+/// (every cache node's turbocache counters), <c>GET /requests</c> (every worker's in-flight and queued requests) and <c>POST /pool/apps/{name}/restart</c> (a restart on every worker
 /// node serving the app). Any node answers them by asking the node agents of the members with the role.
 /// </summary>
 public static class ClusterStateApi
@@ -21,6 +21,7 @@ public static class ClusterStateApi
     {
         routes.MapGet("/pool", (ActorSystem system, CancellationToken ct) => GatherAsync(system, "worker", "pool", ct));
         routes.MapGet("/cache", (ActorSystem system, CancellationToken ct) => GatherAsync(system, "cache", "cache", ct));
+        routes.MapGet("/requests", (ActorSystem system, CancellationToken ct) => GatherAsync(system, "worker", "requests", ct));
 
         routes.MapPost("/pool/apps/{name}/restart", async (string name, HttpRequest request, ActorSystem system, CancellationToken ct) =>
         {
@@ -51,8 +52,11 @@ public static class ClusterStateApi
     private static IEnumerable<object> Failures<T>(IEnumerable<ClusterGather.Answer<T>> answers) where T : class =>
         answers.Where(a => a.Error is not null).Select(a => new { node = a.Member.Address.ToString(), error = a.Error });
 
+    private static async Task<IResult> GatherAsync(ActorSystem system, string role, string kind, CancellationToken ct) =>
+        Results.Json(await GatherReportsAsync(system, role, kind, ct));
+
     /// <summary><c>{"nodes": [...]}</c>: each node's own document, or its address and why it did not answer.</summary>
-    private static async Task<IResult> GatherAsync(ActorSystem system, string role, string kind, CancellationToken ct)
+    public static async Task<JsonObject> GatherReportsAsync(ActorSystem system, string role, string kind, CancellationToken ct)
     {
         var answers = await ClusterGather.AskAllAsync<NodeProtocol.Report>(system, role, new NodeProtocol.GetReport(kind), AskTimeout, ct);
         var nodes = new JsonArray();
@@ -61,6 +65,6 @@ public static class ClusterStateApi
             if (answer.Reply?.Json is { } json) nodes.Add(JsonNode.Parse(json));
             else nodes.Add(new JsonObject { ["node"] = answer.Member.Address.ToString(), ["error"] = answer.Error ?? $"no {kind} report" });
         }
-        return Results.Json(new JsonObject { ["nodes"] = nodes });
+        return new JsonObject { ["nodes"] = nodes };
     }
 }

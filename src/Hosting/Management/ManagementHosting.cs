@@ -8,7 +8,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Porter.Contracts.Options;
+using Porter.Hosting.Management.Dashboard;
 
 namespace Porter.Hosting.Management;
 
@@ -34,7 +36,11 @@ public static class ManagementHosting
         services.AddRouting();
         services.AddSingleton<PorterMetrics>();
         services.AddSingleton<BearerTokenFilter>();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        services.AddDashboard();
+        services.AddOpenTelemetry()
+            // target_info names the service "porter" (not "unknown_service:dotnet").
+            .ConfigureResource(resource => resource.AddService("porter"))
+            .WithMetrics(metrics => metrics
             .AddMeter(PorterMetrics.MeterName)
             // Each scrape reads the instruments now: by default the exporter answers repeated scrapes from a short-lived cache.
             .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
@@ -90,6 +96,7 @@ public static class ManagementHosting
                 routes.MapHealthChecks("/ready", HealthCheck("/ready", ReadinessTag));
                 routes.MapClusterMembersApi();
                 routes.MapClusterStateApi();
+                routes.MapDashboard();
                 foreach (var map in roleRoutes) map(routes);
                 routes.MapPrometheusScrapingEndpoint("/metrics");
             });

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Cluster;
+using Porter.Hosting.Management.Dashboard;
 
 namespace Porter.Hosting.Management;
 
@@ -13,12 +14,15 @@ public sealed class PorterMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _clientErrors;
+    private readonly RequestTraffic _traffic;
 
-    public PorterMetrics(IMeterFactory meters, ActorSystem system)
+    public PorterMetrics(IMeterFactory meters, ActorSystem system, RequestTraffic traffic)
     {
+        _traffic = traffic;
         _meter = meters.Create(MeterName);
-        _requests = _meter.CreateCounter<long>("porter.requests", "{request}", "Requests answered, by app and cache result");
-        _duration = _meter.CreateHistogram<double>("porter.request.duration", "s", "Time to answer a request, by app and cache result");
+        _requests = _meter.CreateCounter<long>("porter.requests", "{request}", "Requests answered, by app, cache result and status class");
+        _duration = _meter.CreateHistogram<double>("porter.request.duration", "s", "Time to answer a request, by app, cache result and status class",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RequestSecondsBuckets });
         _clientErrors = _meter.CreateCounter<long>("porter.client.errors", "{request}",
             "Requests Porter refused or could not forward because of the client (bad path or body, stalled body, CONNECT), by app and reason");
         _meter.CreateObservableGauge("porter.cluster.members", () =>
@@ -29,15 +33,28 @@ public sealed class PorterMetrics : IDisposable
         }, "{member}", "Cluster members by status, as this node sees them");
     }
 
+    /// <summary>
+    /// Bucket bounds (seconds) of the request duration: 1 ms to a minute. Without them the SDK's defaults (0 to 10 000,
+    /// meant for milliseconds) put every request into the first bucket or two.
+    /// </summary>
+    public static readonly IReadOnlyList<double> RequestSecondsBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    /// <summary>The <c>status</c> label: the class of the answer's status code, five values at most.</summary>
+    private static readonly string[] StatusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+    public static string StatusClass(int statusCode) => StatusClasses[Math.Clamp(statusCode / 100, 1, 5) - 1];
+
     /// <summary>The meter, for instruments each role adds (pool gauges, OOB runs, cache counters).</summary>
     public Meter Meter => _meter;
 
-    public void RecordRequest(string app, string cache, double seconds)
+    public void RecordRequest(string app, string cache, int statusCode, double seconds)
     {
         var appTag = new KeyValuePair<string, object?>("app", app);
         var cacheTag = new KeyValuePair<string, object?>("cache", cache);
-        _requests.Add(1, appTag, cacheTag);
-        _duration.Record(seconds, appTag, cacheTag);
+        var statusTag = new KeyValuePair<string, object?>("status", StatusClass(statusCode));
+        _requests.Add(1, appTag, cacheTag, statusTag);
+        _duration.Record(seconds, appTag, cacheTag, statusTag);
+        _traffic.Record(app, seconds);
     }
 
     /// <param name="reason">One of <see cref="ClientErrors"/>: labels only ever take values Porter chose.</param>

@@ -113,6 +113,8 @@ public static class PorterOptionsLoader
         // A granted process may drain for up to the grace before its work starts, and holds its token meanwhile.
         Require(options.Oob.WorkTimeout + TimeSpan.FromSeconds(options.ShutdownGrace) < options.Oob.LeaseTime,
             $"--oob-lease-time ({options.Oob.LeaseTime}) must be longer than --oob-work-timeout ({options.Oob.WorkTimeout}) plus --shutdown-grace ({options.ShutdownGrace} s): a process holds its token while it drains");
+        options.Logging.Format = (options.Logging.Format ?? "").Trim().ToLowerInvariant();
+        if (ConsoleLog.NodeLogging.Problem(options.Logging) is { } loggingProblem) throw new UsageException(loggingProblem);
         Require(options.MemoryCheckInterval > 0, "--memory-check-interval must be positive");
         Require(options.CrashLoopCrashes >= 1, $"--crash-loop-crashes must be at least 1, not {options.CrashLoopCrashes}");
         Require(options.CrashLoopWindow > 0, "--crash-loop-window must be positive");

@@ -8,6 +8,7 @@ using Porter.Workers.Pool;
 using Yarp.ReverseProxy.Forwarder;
 using Porter.Hosting.Edge;
 using Porter.Hosting.Management;
+using Porter.Workers.Management;
 
 namespace Porter.Workers.Dispatching;
 
@@ -16,7 +17,7 @@ namespace Porter.Workers.Dispatching;
 /// and forwards the request to it over pooled HTTP/1.1 keep-alive connections with YARP's forwarder.
 /// </summary>
 public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, PorterOptions options, PorterMetrics metrics,
-    ResponseBufferBudget responseBuffers, ILogger<AppDispatcher> logger)
+    ResponseBufferBudget responseBuffers, ILogger<AppDispatcher> logger, InFlightRequests inFlight)
 {
     /// <summary>How long the Retry-After header tells clients to wait after a 503.</summary>
     public const int RetryAfterSeconds = 5;
@@ -63,8 +64,11 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
         var stickyRoute = app.StickySessions ? context.Request.Cookies[app.StickySessionsCookieName] : null;
         var sticky = stickyRoute is null ? null : pool.FindRoute(stickyRoute);
         ProcessEndpoint? failedEndpoint = null;
+        // What GET /requests lists: queued until a process takes it, then that process's, until the answer is sent.
+        using var tracked = inFlight.Track(context, app.Name);
         for (var attempt = 0; ; attempt++)
         {
+            tracked.Waiting();
             AcquireResult acquired;
             try
             {
@@ -79,6 +83,7 @@ public sealed class AppDispatcher(PoolRegistry pools, IHttpForwarder forwarder, 
                 await WriteNoProcessAsync(context, app, acquired);
                 return;
             }
+            tracked.AssignedTo(endpoint.Pid.Value);
             if (app.StickySessions && endpoint.RouteId != stickyRoute)
                 context.Features.Set(new StickySessionCookie(StickySessionCookie.Format(context, app.StickySessionsCookieName, endpoint.RouteId)));
 

@@ -30,6 +30,8 @@ public static class WorkerRole
         services.AddSingleton<INodeReportSource>(sp => sp.GetRequiredService<WorkerManagement>());
         services.AddSingleton<IWorkerNode>(sp => sp.GetRequiredService<WorkerManagement>());
         services.AddSingleton<OobMetrics>();
+        services.AddSingleton<InFlightRequests>();
+        services.AddSingleton<INodeReportSource>(sp => sp.GetRequiredService<InFlightRequests>());
         return services;
     }
 

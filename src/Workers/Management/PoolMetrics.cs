@@ -11,7 +11,7 @@ public sealed class PoolMetrics
     {
         metrics.Meter.CreateObservableGauge("porter.pool.processes", () => pools.All.Select(p =>
             new Measurement<int>(p.Routable.Count, new KeyValuePair<string, object?>("app", p.App.Value))), "{process}", "Routable app processes on this node");
-        metrics.Meter.CreateObservableGauge("porter.pool.queue", () => pools.All.Select(p =>
+        metrics.Meter.CreateObservableGauge("porter.pool.queued_requests", () => pools.All.Select(p =>
             new Measurement<int>(p.QueueLength, new KeyValuePair<string, object?>("app", p.App.Value))), "{request}", "Requests waiting for a process");
     }
 }

@@ -3,7 +3,10 @@ using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Porter.Contracts.Oob;
+using Porter.Hosting.Management.Dashboard;
 
 namespace Porter.Workers.Oob;
 
@@ -16,7 +19,15 @@ public static class OobApi
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Maps the route; pass it to <c>UseManagement</c> on nodes that register the coordinator or its proxy.</summary>
-    public static void MapOobApi(IEndpointRouteBuilder routes) =>
+    public static void MapOobApi(IEndpointRouteBuilder routes)
+    {
+        // The dashboard's OOB holders and queue, read the same way.
+        var coordinatorProxy = routes.ServiceProvider.GetRequiredService<IRequiredActor<OobCoordinator>>();
+        routes.ServiceProvider.GetRequiredService<DashboardSections>().Register("oob", async ct =>
+        {
+            var proxy = await coordinatorProxy.GetAsync(ct);
+            return JsonSerializer.SerializeToNode(Document(await proxy.Ask<OobProtocol.OobState>(OobProtocol.GetOobState.Instance, AskTimeout, ct)));
+        });
         routes.MapGet("/oob", async (IRequiredActor<OobCoordinator> coordinator, CancellationToken ct) =>
         {
             OobProtocol.OobState state;
@@ -33,6 +44,7 @@ public static class OobApi
             }
             return Results.Json(Document(state));
         });
+    }
 
     /// <summary>The JSON of the coordinator's state: plain strings and numbers (durations in milliseconds), ready for <c>porter status</c>.</summary>
     public static object Document(OobProtocol.OobState state) => new

@@ -498,7 +498,10 @@ public static class OobCoordinatorHostingExtensions
             throw new ArgumentException(string.Join(" ", errors), nameof(options));
 
         builder.WithOobSerializer();
-        var singleton = new ClusterSingletonOptions { Role = Role };
+        // The proxy's own warning fired on every start, "after 30 seconds" a moment after the node joined (whatever the
+        // period is set to): noise on a console that should be quiet. A coordinator that is really missing shows where it
+        // matters: runs are dropped, counted, and the worker logs that no token came (once, until tokens come again).
+        var singleton = new ClusterSingletonOptions { Role = Role, LogSingletonIdentificationFailure = false };
         if (!hostsCoordinator)
             return builder.WithSingletonProxy<OobCoordinator>(SingletonName, singleton);
 

@@ -16,8 +16,10 @@ public sealed class OobMetrics
     public OobMetrics(PorterMetrics metrics)
     {
         _runs = metrics.Meter.CreateCounter<long>("porter.oob.runs", "{run}", "Out-of-band work runs on this node, by app and outcome");
-        _duration = metrics.Meter.CreateHistogram<double>("porter.oob.duration", "s", "Time an app process took for its out-of-band work");
-        _wait = metrics.Meter.CreateHistogram<double>("porter.oob.wait", "s", "Time a process (serving meanwhile) waited for its out-of-band work token");
+        // Out-of-band work and its token wait take from milliseconds to minutes (the work timeout is a minute by default).
+        var buckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300] };
+        _duration = metrics.Meter.CreateHistogram<double>("porter.oob.duration", "s", "Time an app process took for its out-of-band work", tags: null, advice: buckets);
+        _wait = metrics.Meter.CreateHistogram<double>("porter.oob.wait", "s", "Time a process (serving meanwhile) waited for its out-of-band work token", tags: null, advice: buckets);
     }
 
     public void RecordRun(string app, OobOutcome outcome, TimeSpan wait, TimeSpan duration)

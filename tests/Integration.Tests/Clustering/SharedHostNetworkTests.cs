@@ -43,7 +43,9 @@ public sealed class SharedHostNetworkTests
             using var response = await node.Client.GetAsync("/pid");
             Assert.Contains(int.Parse(await response.Content.ReadAsStringAsync(), System.Globalization.CultureInfo.InvariantCulture), node.RecordedAppPids());
         }
-        Assert.Contains($"Porter is serving on http://127.0.0.4:{Text(port)}", worker.Output);
+        // The banner comes a moment after the listener opens.
+        await Poll.UntilAsync(() => worker.Output.Contains($"Serves gateways: http://127.0.0.4:{Text(port)}/", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), "the worker's banner naming its own address");
     }
 
     [Fact]
